@@ -332,6 +332,23 @@ int braid_iscsi_command_async (struct braid_iscsi *s,
 /* Commands in flight plus commands waiting for the window. */
 unsigned braid_iscsi_queue_length (const struct braid_iscsi *s);
 
+/* Counters since braid_iscsi_new(), for "show paths" and tests. */
+struct braid_iscsi_stats {
+  uint64_t commands;                /* SCSI commands completed (any status) */
+  uint64_t bytes_read;              /* Data-In bytes placed */
+  uint64_t bytes_written;           /* Data-Out and immediate data bytes sent */
+  uint64_t pdus_sent, pdus_received;
+  uint64_t window_waits;            /* times a command waited for MaxCmdSN */
+  uint64_t logins;                  /* successful logins, first included */
+  uint64_t conn_failures;
+  uint32_t in_flight;               /* commands with an ITT */
+  uint32_t queued;                  /* commands waiting for the window */
+  uint32_t cmdsn_window;            /* MaxCmdSN - ExpCmdSN + 1 right now */
+  uint32_t max_in_flight;           /* largest in_flight seen */
+};
+void braid_iscsi_get_stats (const struct braid_iscsi *s,
+                            struct braid_iscsi_stats *st);
+
 /***** Task management (RFC 7143 §11.5) *****/
 
 enum braid_tmf {

@@ -83,8 +83,12 @@ int braid_loop_defer (struct braid_loop *loop, braid_defer_cb cb, void *opaque);
 
 /* Run one iteration: deferred calls, then wait up to 'timeout_ms' (-1 =
  * until something happens, bounded by the next timer) for fd events,
- * dispatch them, then run due timers.  Returns the number of callbacks run
- * (>= 0) or -errno. */
+ * dispatch them, then run due timers.  The wait is skipped (timeout 0) when
+ * deferred calls ran or are pending, or a stop was requested, so a caller
+ * looping on run_once until a completion arrives never sleeps past it.
+ * Timers never fire before their deadline; a timer armed by a callback of
+ * this iteration runs in a later one.  Returns the number of callbacks run
+ * (>= 0) or -errno (EINTR counts as "no fd events"). */
 int braid_loop_run_once (struct braid_loop *loop, int timeout_ms);
 
 /* Run until braid_loop_stop() is called.  Returns 0 or -errno. */

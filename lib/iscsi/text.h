@@ -62,4 +62,17 @@ int iscsi_text_parse_number (const char *value, uint64_t min, uint64_t max,
 /* "Yes" -> 1, "No" -> 0, anything else -EINVAL. */
 int iscsi_text_parse_bool (const char *value, int *out);
 
+/* Limits the parser enforces (appended).  Keys: RFC 7143 §6.1 standard-label
+ * length.  Values: the RFC's 255-byte text limit does not hold for binary
+ * values (CHAP_C/CHAP_R of a 1024-byte challenge are 2050 characters in
+ * hex), so values are bounded by a generous 8192 instead. */
+#define ISCSI_TEXT_MAX_KEY 63
+#define ISCSI_TEXT_MAX_VALUE 8192
+
+/* Non-zero if 'key' is a valid key name (RFC 7143 §6.1: a letter, then
+ * letters, digits, '.', '-', '+', '@', '_', at most 63 characters; "X#"
+ * public extension keys are allowed too).  The RFC says "capital letter",
+ * but its own iSCSIProtocolLevel key starts with a small one. */
+int iscsi_text_key_valid (const char *key);
+
 #endif

@@ -1,0 +1,54 @@
+/* cli.h: what the braid CLI's command files share.
+ *
+ * main.c parses the global options (where the configuration and state
+ * files live) into a struct cli_env, then hands the remaining arguments to
+ * one command function.  Each command lives in its own cmd_*.c file and
+ * returns the process exit status (0 ok, 1 failure, 2 usage error).
+ */
+#ifndef BRAID_CLI_H
+#define BRAID_CLI_H
+
+struct cli_env {
+  const char *config;               /* --config, default /etc/multipath.conf */
+  const char *config_dir;           /* --config-dir, /etc/multipath/conf.d */
+  const char *wwids;                /* --wwids, /etc/multipath/wwids */
+  const char *bindings;             /* --bindings, /etc/multipath/bindings */
+  const char *state_dir;            /* --state-dir, /var/lib/braid */
+  const char *run_dir;              /* --run-dir or BRAID_RUN_DIR, /run/braid */
+  const char *chap_file;            /* --chap-file FILE (root-only) */
+  const char *iface;                /* --iface NAME: bind sessions to it */
+  int verbose;                      /* -v count */
+};
+
+/* Report "braid: <message>" on stderr. */
+void cli_error (const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* iscsi_common.c: what every command that opens sessions needs. */
+struct cli_chap {
+  char user[256], secret[256];
+  char tuser[256], tsecret[256];
+};
+struct braid_iscsi;
+/* This host's initiator name: $BRAID_INITIATOR_NAME, else the InitiatorName
+ * of /etc/iscsi/initiatorname.iscsi, else iqn.2026-11.dev.braid:<hostname>. */
+const char *cli_initiator_name (void);
+/* Credentials from env->chap_file (refused unless owned by us and not
+ * readable by group or others) or from BRAID_CHAP_* variables.  Returns 0
+ * (possibly with no credentials) or -1 after printing why. */
+int cli_load_chap (const struct cli_env *env, struct cli_chap *chap);
+void cli_chap_wipe (struct cli_chap *chap);
+/* A session to 'portal' for 'target' (NULL: discovery), with the CHAP
+ * credentials, interface binding and stderr logging set.  NULL after
+ * printing why. */
+struct braid_iscsi *cli_session_new (const struct cli_env *env,
+                                     const struct cli_chap *chap,
+                                     const char *portal, const char *target);
+
+/* cmd_iscsi.c */
+int cli_discover (struct cli_env *env, int argc, char **argv);
+int cli_inquiry (struct cli_env *env, int argc, char **argv);
+
+/* cmd_multipath.c: multipath(8)-style flags (-t, -T, -ll, -l, -d, ...). */
+int cli_multipath (struct cli_env *env, int argc, char **argv);
+
+#endif

@@ -1,0 +1,209 @@
+/* iscsi_common.c: sessions for CLI commands.
+ *
+ * Credentials come from a root-only file or the environment, never from
+ * the command line (argv is world-readable through /proc), and are wiped
+ * from memory once handed to the session.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "braid/iscsi.h"
+#include "cli.h"
+
+const char *
+cli_initiator_name (void)
+{
+  static char name[256];
+  const char *e = getenv ("BRAID_INITIATOR_NAME");
+
+  if (e && *e)
+    return e;
+  if (name[0])
+    return name;
+  FILE *f = fopen ("/etc/iscsi/initiatorname.iscsi", "r");
+  if (f) {
+    char line[300];
+    while (fgets (line, sizeof line, f)) {
+      if (strncmp (line, "InitiatorName=", 14) == 0) {
+        line[strcspn (line, "\r\n")] = 0;
+        snprintf (name, sizeof name, "%s", line + 14);
+        break;
+      }
+    }
+    fclose (f);
+    if (name[0])
+      return name;
+  }
+  char host[128] = "localhost";
+  gethostname (host, sizeof host - 1);
+  snprintf (name, sizeof name, "iqn.2026-11.dev.braid:%s", host);
+  return name;
+}
+
+void
+cli_chap_wipe (struct cli_chap *chap)
+{
+  explicit_bzero (chap, sizeof *chap);
+}
+
+static char *
+trim (char *s)
+{
+  while (*s == ' ' || *s == '\t')
+    s++;
+  char *e = s + strlen (s);
+  while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'))
+    *--e = 0;
+  return s;
+}
+
+/* The file holds "key = value" lines: username, password, and for mutual
+ * CHAP target_username, target_password (open-iscsi's node.session.auth.*
+ * spellings are accepted too).  '#' starts a comment line. */
+static int
+load_chap_file (const char *path, struct cli_chap *chap)
+{
+  int fd = open (path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  struct stat st;
+
+  if (fd < 0) {
+    cli_error ("%s: %s", path, strerror (errno));
+    return -1;
+  }
+  if (fstat (fd, &st) < 0 || !S_ISREG (st.st_mode)) {
+    cli_error ("%s: not a regular file", path);
+    close (fd);
+    return -1;
+  }
+  if (st.st_uid != geteuid () || (st.st_mode & 077)) {
+    cli_error ("%s: refusing a CHAP file that is %s (chmod 600, owned by the "
+               "user running braid)", path,
+               st.st_uid != geteuid () ? "owned by another user"
+               : "readable or writable by group or others");
+    close (fd);
+    return -1;
+  }
+  FILE *f = fdopen (fd, "r");
+  if (!f) {
+    close (fd);
+    return -1;
+  }
+  char line[600];
+  int lineno = 0, rc = 0;
+  while (fgets (line, sizeof line, f)) {
+    lineno++;
+    char *l = trim (line);
+    if (!*l || *l == '#')
+      continue;
+    char *eq = strchr (l, '=');
+    if (!eq) {
+      cli_error ("%s:%d: expected \"key = value\"", path, lineno);
+      rc = -1;
+      break;
+    }
+    *eq = 0;
+    char *k = trim (l), *v = trim (eq + 1);
+    char *dst = NULL;
+    if (!strcmp (k, "username") || !strcmp (k, "node.session.auth.username"))
+      dst = chap->user;
+    else if (!strcmp (k, "password") || !strcmp (k, "node.session.auth.password"))
+      dst = chap->secret;
+    else if (!strcmp (k, "target_username") || !strcmp (k, "node.session.auth.username_in"))
+      dst = chap->tuser;
+    else if (!strcmp (k, "target_password") || !strcmp (k, "node.session.auth.password_in"))
+      dst = chap->tsecret;
+    else {
+      cli_error ("%s:%d: unknown key \"%s\"", path, lineno, k);
+      rc = -1;
+      break;
+    }
+    if (strlen (v) >= 256) {
+      cli_error ("%s:%d: value longer than 255 bytes", path, lineno);
+      rc = -1;
+      break;
+    }
+    strcpy (dst, v);
+  }
+  explicit_bzero (line, sizeof line);
+  fclose (f);
+  return rc;
+}
+
+int
+cli_load_chap (const struct cli_env *env, struct cli_chap *chap)
+{
+  memset (chap, 0, sizeof *chap);
+  if (env->chap_file) {
+    if (load_chap_file (env->chap_file, chap) < 0)
+      return -1;
+  }
+  else {
+    const char *u = getenv ("BRAID_CHAP_USER"), *p = getenv ("BRAID_CHAP_SECRET");
+    const char *tu = getenv ("BRAID_CHAP_TARGET_USER");
+    const char *tp = getenv ("BRAID_CHAP_TARGET_SECRET");
+    if (u)
+      snprintf (chap->user, sizeof chap->user, "%s", u);
+    if (p)
+      snprintf (chap->secret, sizeof chap->secret, "%s", p);
+    if (tu)
+      snprintf (chap->tuser, sizeof chap->tuser, "%s", tu);
+    if (tp)
+      snprintf (chap->tsecret, sizeof chap->tsecret, "%s", tp);
+  }
+  if (!chap->user[0] != !chap->secret[0]) {
+    cli_error ("CHAP needs both a user name and a secret");
+    return -1;
+  }
+  if (!chap->tuser[0] != !chap->tsecret[0] || (chap->tuser[0] && !chap->user[0])) {
+    cli_error ("mutual CHAP needs the target's user name and secret, and ours");
+    return -1;
+  }
+  return 0;
+}
+
+static void
+log_stderr (void *opaque, int level, const char *msg)
+{
+  static const char *names[] = { "", "error", "warning", "notice", "info", "debug" };
+  (void) opaque;
+  fprintf (stderr, "braid: %s: %s\n", level >= 1 && level <= 5 ? names[level] : "log", msg);
+}
+
+struct braid_iscsi *
+cli_session_new (const struct cli_env *env, const struct cli_chap *chap,
+                 const char *portal, const char *target)
+{
+  struct braid_iscsi *s = braid_iscsi_new (cli_initiator_name ());
+  struct braid_iscsi_opts o;
+
+  if (!s) {
+    cli_error ("cannot create a session: %s", strerror (errno));
+    return NULL;
+  }
+  braid_iscsi_set_log_fn (s, log_stderr, NULL,
+                          env->verbose ? BRAID_LOG_NOTICE + env->verbose
+                          : BRAID_LOG_WARNING);
+  braid_iscsi_opts_init (&o);
+  o.reconnect = 0;                  /* one-shot commands report failures */
+  if (env->iface)
+    snprintf (o.bind_iface, sizeof o.bind_iface, "%s", env->iface);
+  if (braid_iscsi_set_opts (s, &o) < 0
+      || braid_iscsi_set_portal (s, portal) < 0
+      || (target && braid_iscsi_set_target (s, target) < 0)
+      || (!target && braid_iscsi_set_session_type (s, BRAID_ISCSI_SESSION_DISCOVERY) < 0)
+      || (chap && chap->user[0]
+          && braid_iscsi_set_chap (s, chap->user, chap->secret, strlen (chap->secret)) < 0)
+      || (chap && chap->tuser[0]
+          && braid_iscsi_set_target_chap (s, chap->tuser, chap->tsecret,
+                                          strlen (chap->tsecret)) < 0)) {
+    cli_error ("%s", braid_iscsi_get_error (s));
+    braid_iscsi_free (s);
+    return NULL;
+  }
+  return s;
+}

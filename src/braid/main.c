@@ -1,0 +1,134 @@
+/* main.c: the braid command line.
+ *
+ * Global options say where the configuration and state live (the same
+ * files multipath-tools uses, so moving to braid changes nothing else);
+ * then either a multipath(8)-style flag (-t, -ll, -a ...) or a braid
+ * subcommand (discover, inquiry, ...) follows.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+void
+cli_error (const char *fmt, ...)
+{
+  va_list ap;
+
+  fputs ("braid: ", stderr);
+  va_start (ap, fmt);
+  vfprintf (stderr, fmt, ap);
+  va_end (ap);
+  fputc ('\n', stderr);
+}
+
+static const struct {
+  const char *name;
+  int (*fn) (struct cli_env *env, int argc, char **argv);
+  const char *usage;
+} commands[] = {
+  { "discover", cli_discover, "discover [--iface NAME] PORTAL...      SendTargets discovery through each portal" },
+  { "inquiry", cli_inquiry, "inquiry PORTAL TARGET LUN | URL        identity, size and WWID of a LUN" },
+};
+
+static void
+usage (FILE *f)
+{
+  fprintf (f,
+           "usage: braid [GLOBAL OPTIONS] COMMAND [ARGS]\n"
+           "       braid [GLOBAL OPTIONS] -t | -T | -ll | -l | ...   (multipath flags)\n"
+           "\ncommands:\n");
+  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+    fprintf (f, "  %s\n", commands[i].usage);
+  fprintf (f,
+           "\nglobal options:\n"
+           "  --config FILE       multipath.conf (default /etc/multipath.conf)\n"
+           "  --config-dir DIR    drop-in directory (default /etc/multipath/conf.d)\n"
+           "  --wwids FILE        wwids file (default /etc/multipath/wwids)\n"
+           "  --bindings FILE     bindings file (default /etc/multipath/bindings)\n"
+           "  --state-dir DIR     braid state (default /var/lib/braid)\n"
+           "  --run-dir DIR       sockets (default /run/braid or $BRAID_RUN_DIR)\n"
+           "  --chap-file FILE    CHAP credentials (root-only file)\n"
+           "  --iface NAME        bind iSCSI sessions to this network interface\n"
+           "  -v                  more logging (repeat for more)\n"
+           "\nCHAP credentials may also come from BRAID_CHAP_USER, BRAID_CHAP_SECRET,\n"
+           "BRAID_CHAP_TARGET_USER and BRAID_CHAP_TARGET_SECRET; never from arguments.\n");
+}
+
+/* Take "--name VALUE" or "--name=VALUE" at argv[*i]; returns 1 if matched. */
+static int
+take_opt (int argc, char **argv, int *i, const char *name, const char **out)
+{
+  size_t n = strlen (name);
+
+  if (strncmp (argv[*i], name, n) != 0)
+    return 0;
+  if (argv[*i][n] == '=') {
+    *out = argv[*i] + n + 1;
+    return 1;
+  }
+  if (argv[*i][n] != 0)
+    return 0;
+  if (*i + 1 >= argc) {
+    cli_error ("%s needs a value", name);
+    exit (2);
+  }
+  *out = argv[++*i];
+  return 1;
+}
+
+int
+main (int argc, char **argv)
+{
+  struct cli_env env = {
+    .config = "/etc/multipath.conf",
+    .config_dir = "/etc/multipath/conf.d",
+    .wwids = "/etc/multipath/wwids",
+    .bindings = "/etc/multipath/bindings",
+    .state_dir = "/var/lib/braid",
+    .run_dir = getenv ("BRAID_RUN_DIR") ? getenv ("BRAID_RUN_DIR") : "/run/braid",
+  };
+  int i;
+
+  for (i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (take_opt (argc, argv, &i, "--config", &env.config)
+        || take_opt (argc, argv, &i, "--config-dir", &env.config_dir)
+        || take_opt (argc, argv, &i, "--wwids", &env.wwids)
+        || take_opt (argc, argv, &i, "--bindings", &env.bindings)
+        || take_opt (argc, argv, &i, "--state-dir", &env.state_dir)
+        || take_opt (argc, argv, &i, "--run-dir", &env.run_dir)
+        || take_opt (argc, argv, &i, "--chap-file", &env.chap_file)
+        || take_opt (argc, argv, &i, "--iface", &env.iface))
+      continue;
+    if (strcmp (a, "-v") == 0 || strcmp (a, "--verbose") == 0) {
+      env.verbose++;
+      continue;
+    }
+    if (strcmp (a, "-h") == 0 || strcmp (a, "--help") == 0) {
+      usage (stdout);
+      return 0;
+    }
+    break;
+  }
+  if (i >= argc) {
+    usage (stderr);
+    return 2;
+  }
+  if (argv[i][0] == '-') {
+#ifdef BRAID_HAVE_MULTIPATH
+    return cli_multipath (&env, argc - i, argv + i);
+#else
+    cli_error ("multipath flags are not available in this build");
+    return 2;
+#endif
+  }
+  for (size_t c = 0; c < sizeof commands / sizeof commands[0]; c++)
+    if (strcmp (argv[i], commands[c].name) == 0)
+      return commands[c].fn (&env, argc - i, argv + i);
+  cli_error ("unknown command \"%s\" (braid --help lists them)", argv[i]);
+  return 2;
+}
