@@ -398,7 +398,8 @@ read_nr_open (void)
 /* Parse one file and run the per-file passes.  Returns the number of
  * handler errors, or -ENOMEM. */
 static int
-load_file (struct mpc_ctx *ctx, const char *path, const char *desc)
+load_file (struct mpc_ctx *ctx, const char *path, const char *desc,
+           bool main_file)
 {
   size_t first_hw = ctx->conf->hw.n, first_pc = ctx->conf->pc.n;
   int r;
@@ -417,6 +418,9 @@ load_file (struct mpc_ctx *ctx, const char *path, const char *desc)
   fclose (ctx->f);
   ctx->f = NULL;
   if (r < 0)
+    return r;
+  /* a refused main file stops here, before its entries are merged */
+  if (r > 0 && main_file)
     return r;
   if (ctx->conf->hw.n > first_hw)
     mpc_factorize_hwtable (ctx, first_hw, ctx->desc);
@@ -481,7 +485,7 @@ load_dir (struct mpc_ctx *ctx, const char *dir)
           continue;
         }
       /* handler errors in drop-ins are only logged, as in 0.9.4 */
-      if (load_file (ctx, path, names.v[i]) < 0)
+      if (load_file (ctx, path, names.v[i], false) < 0)
         rc = -ENOMEM;
       free (path);
     }
@@ -553,7 +557,8 @@ braid_mpconf_load (const struct braid_mpconf_load_args *args,
    * and fails refuses the configuration. */
   if (args->config_file && stat (args->config_file, &st) == 0)
     {
-      int r = load_file (&ctx, args->config_file, args->config_file);
+      int r = load_file (&ctx, args->config_file, args->config_file,
+                         true);
       if (r < 0)
         goto nomem;
       if (r > 0)

@@ -89,8 +89,8 @@ const struct mpc_keyword mpc_keywords[KW__COUNT] = {
       "Path selector and its argument count: \"round-robin 0\", "
       "\"queue-length 0\", \"service-time 0\", "
       "\"historical-service-time 0\".",
-      "Honoured by braid's own selector implementations (same algorithms "
-      "as the kernel's dm-ps-* modules)."),
+      "Resolved per map for braid's own path selection, which follows "
+      "the kernel's dm-ps-* algorithms."),
   KW (KW_PATH_GROUPING_POLICY, "path_grouping_policy", MPC_T_PGP, D, ALL4, 6,
       5, 3, 0, 0, 1, NULL,
       "failover, multibus, group_by_serial, group_by_prio, "
@@ -111,11 +111,12 @@ const struct mpc_keyword mpc_keywords[KW__COUNT] = {
   KW (KW_PRIO, "prio", MPC_T_STR, D, ALL4, 9, 13, 5, 0, 0, 0, "const",
       "Path priority routine: const, alua, sysfs, emc, hds, hp_sw, ontap, "
       "rdac, random, weightedpath, path_latency, iet, datacore, ana.",
-      "const, alua, sysfs, random and weightedpath are computed by braid; "
-      "others fall back to const with a warning at map creation."),
+      "Resolved per path (braid -T).  braid computes priorities from its "
+      "own SCSI commands (ALUA RTPG for alua and sysfs); routines that "
+      "read vendor sysfs files have no equivalent."),
   KW (KW_PRIO_ARGS, "prio_args", MPC_T_STR, D, ALL4, 10, 14, 6, 0, 0, 0, "",
       "Arguments of the priority routine.", "Honoured where prio is."),
-  KW (KW_FEATURES, "features", MPC_T_ARGC, D, ALL4, 11, 11, 14, 0, 0, 0,
+  KW (KW_FEATURES, "features", MPC_T_ARGC, D, ALL4, 11, 11, 13, 0, 0, 0,
       "0",
       "dm-multipath feature string, count first (\"2 pg_init_retries "
       "50\").  queue_if_no_path and retain_attached_hw_handler in it are "
@@ -127,8 +128,8 @@ const struct mpc_keyword mpc_keywords[KW__COUNT] = {
   KW (KW_PATH_CHECKER, "path_checker", MPC_T_STR, D, DHO, 12, 9, 0, 0, 0, 0,
       "tur", "Path checker: tur, readsector0, directio, rdac, hp_sw, "
       "emc_clariion, cciss_tur, none.  Also spelled \"checker\".",
-      "tur and readsector0 run over braid's own sessions; directio behaves "
-      "as readsector0; none disables checks; others fall back to tur."),
+      "Resolved per path (braid -T); braid's checkers send their SCSI "
+      "commands over its own sessions."),
   KW (KW_ALIAS_PREFIX, "alias_prefix", MPC_T_NOSLASH, D, DHO, 13, 10, 0, 0,
       0, 0, "mpath", "Prefix of user_friendly_names aliases.", "Honoured."),
   KW (KW_FAILBACK, "failback", MPC_T_FAILBACK, D, ALL4, 14, 15, 7, 0, IMAX,
@@ -144,7 +145,7 @@ const struct mpc_keyword mpc_keywords[KW__COUNT] = {
       "as 1 for the other selectors."),
   KW (KW_MAX_FDS, "max_fds", MPC_T_MAXFDS, S, MPC_IN_DEF, 17, 0, 0, 0, 0, 0,
       NULL, "Open file limit of the daemon, or \"max\" "
-      "(/proc/sys/fs/nr_open).", "Honoured by braidd at start."),
+      "(/proc/sys/fs/nr_open).", "Accepted (a daemon start-up limit)."),
   KW (KW_RR_WEIGHT, "rr_weight", MPC_T_RRW, D, ALL4, 18, 16, 8, 0, 0, 1,
       NULL, "uniform or priorities (repeat count times path priority).",
       "Honoured by round-robin."),
@@ -173,26 +174,30 @@ const struct mpc_keyword mpc_keywords[KW__COUNT] = {
       24, 18, 0, 0, 1, NULL,
       "Name maps <alias_prefix><letters> from the bindings file instead "
       "of by WWID.", "Honoured (shared bindings file)."),
-  KW (KW_MODE, "mode", MPC_T_MODE, 0, MPC_IN_DEF | MPC_IN_MP, 25, 0, 15, 0,
+  KW (KW_MODE, "mode", MPC_T_MODE, 0, MPC_IN_DEF | MPC_IN_MP, 25, 0, 14, 0,
       0, 0, NULL, "Permissions of the map's device node (octal).",
-      "Applied to the NBD device node braid exports."),
-  KW (KW_UID, "uid", MPC_T_UID, 0, MPC_IN_DEF | MPC_IN_MP, 26, 0, 16, 0, 0, 0,
+      "Resolved per map (braid -T); only meaningful where braid creates "
+      "a device node."),
+  KW (KW_UID, "uid", MPC_T_UID, 0, MPC_IN_DEF | MPC_IN_MP, 26, 0, 15, 0, 0, 0,
       NULL, "Owner of the map's device node (name or number; dumped in "
-      "octal like 0.9.4).", "Applied to the NBD device node."),
-  KW (KW_GID, "gid", MPC_T_GID, 0, MPC_IN_DEF | MPC_IN_MP, 27, 0, 17, 0, 0, 0,
+      "octal like 0.9.4).", "Resolved per map (braid -T); only meaningful where braid creates "
+      "a device node."),
+  KW (KW_GID, "gid", MPC_T_GID, 0, MPC_IN_DEF | MPC_IN_MP, 27, 0, 16, 0, 0, 0,
       NULL, "Group of the map's device node (a user name gives that user's "
       "group; dumped in octal like 0.9.4).",
-      "Applied to the NBD device node."),
+      "Resolved per map (braid -T); only meaningful where braid creates "
+      "a device node."),
   KW (KW_FAST_IO_FAIL_TMO, "fast_io_fail_tmo", MPC_T_UOZ, S,
       DHO | MPC_IN_PC, 28, 21, 0, 1, IMAX, 5, NULL,
       "Seconds before I/O on a broken transport fails (off, 0, N).",
-      "Honoured: time after a lost connection before braid fails the "
-      "path's outstanding commands."),
+      "Resolved per path, protocol section first (braid -T); for braid "
+      "it bounds how long a lost connection holds commands."),
   KW (KW_DEV_LOSS_TMO, "dev_loss_tmo", MPC_T_DEVLOSS, 0, DHO | MPC_IN_PC, 29,
       22, 0, 0, 0, 0, NULL,
       "Seconds before a lost device is removed (infinity; 0 = unset).",
-      "Honoured: time braid keeps retrying a lost session's login before "
-      "removing the path."),
+      "Resolved per path, protocol section first (braid -T); for braid "
+      "it bounds how long a lost session is retried before the path is "
+      "removed."),
   KW (KW_EH_DEADLINE, "eh_deadline", MPC_T_UOZ, 0, DHO | MPC_IN_PC, 30, 23, 0,
       1, IMAX, 0, NULL, "SCSI error handler deadline (off, 0, N).",
       "Accepted: no kernel SCSI error handler in braid's data path."),
@@ -210,7 +215,7 @@ const struct mpc_keyword mpc_keywords[KW__COUNT] = {
       0, 0, 0, 0, 0, NULL, "always, or once (then at verbosity 3).",
       "Honoured."),
   KW (KW_RESERVATION_KEY, "reservation_key", MPC_T_RESKEY, 0,
-      MPC_IN_DEF | MPC_IN_MP, 35, 0, 18, 0, 0, 0, NULL,
+      MPC_IN_DEF | MPC_IN_MP, 35, 0, 17, 0, 0, 0, NULL,
       "Persistent reservation key: 1..16 hex digits (0x optional), "
       "\":aptpl\" suffix, or \"file\".  A bad key refuses the whole "
       "configuration.", "Parsed and checked; reservations are not "
@@ -235,8 +240,8 @@ const struct mpc_keyword mpc_keywords[KW__COUNT] = {
   KW (KW_STRICT_TIMING, "strict_timing", MPC_T_YN, S, MPC_IN_DEF, 41, 0, 0,
       0, 0, 0, NULL, "Check paths on exact second boundaries.", "Accepted."),
   KW (KW_DEFERRED_REMOVE, "deferred_remove", MPC_T_YNU, D, ALL4, 42, 28, 19,
-      0, 0, 1, NULL, "Remove a busy map when it is closed.", "Honoured for "
-      "NBD exports."),
+      0, 0, 1, NULL, "Remove a busy map when it is closed.", "Resolved per map "
+      "(braid -T)."),
   KW (KW_PARTITION_DELIMITER, "partition_delimiter", MPC_T_PARTDELIM, 0,
       MPC_IN_DEF, 43, 0, 0, 0, 0, 0, NULL,
       "Text between map name and partition number (\"/UNSET/\" = only "
@@ -266,7 +271,7 @@ const struct mpc_keyword mpc_keywords[KW__COUNT] = {
   KW (KW_MARGINAL_PATH_ERR_SAMPLE_TIME, "marginal_path_err_sample_time",
       MPC_T_NU, D, ALL4, 49, 34, 25, 1, IMAX, -1, NULL,
       "Seconds of I/O error sampling (values below 120 act as 120).",
-      "Honoured with braid's own I/O statistics."),
+      "Resolved per map (braid -T)."),
   KW (KW_MARGINAL_PATH_ERR_RATE_THRESHOLD, "marginal_path_err_rate_threshold",
       MPC_T_NU, D, ALL4, 50, 35, 26, 1, IMAX, -1, NULL,
       "Error rate (per thousand) that makes a path marginal.", "Honoured."),
@@ -280,10 +285,11 @@ const struct mpc_keyword mpc_keywords[KW__COUNT] = {
   KW (KW_FIND_MULTIPATHS, "find_multipaths", MPC_T_FINDMP, S, MPC_IN_DEF, 53,
       0, 0, 0, 0, BRAID_MPCONF_FIND_STRICT, NULL,
       "Which paths to claim: strict, yes/on, no/off, greedy, smart.",
-      "Honoured for the paths of braid's own sessions."),
+      "Honoured for the paths of braid's own sessions (see "
+      "include/braid/mpstate.h)."),
   KW (KW_UXSOCK_TIMEOUT, "uxsock_timeout", MPC_T_INT, S, MPC_IN_DEF, 54, 0,
       0, 4000, IMAX, 4000, NULL, "CLI reply timeout in ms (min 4000).",
-      "Honoured by the braid CLI talking to braidd."),
+      "Accepted (CLI reply timeout)."),
   KW (KW_RETRIGGER_TRIES, "retrigger_tries", MPC_T_INT, S | MPC_KF_CLIENT,
       MPC_IN_DEF, 55, 0, 0, 0, IMAX, 3, NULL,
       "uevent retriggers for paths without a WWID.",
@@ -304,7 +310,7 @@ const struct mpc_keyword mpc_keywords[KW__COUNT] = {
       0, IMAX, 0, NULL, "Retries of a failing map removal.", "Honoured."),
   KW (KW_MAX_SECTORS_KB, "max_sectors_kb", MPC_T_INT_NZ, 0, ALL4, 61, 39, 31,
       0, IMAX, 0, NULL, "Largest I/O in KiB (0 = leave alone).",
-      "Honoured as the NBD export's maximum block size."),
+      "Resolved per map (braid -T)."),
   KW (KW_GHOST_DELAY, "ghost_delay", MPC_T_NU, D, ALL4, 62, 40, 32, 1, IMAX,
       -1, NULL, "Seconds to wait for an active path when only standby "
       "paths are up.", "Honoured."),
@@ -321,7 +327,7 @@ const struct mpc_keyword mpc_keywords[KW__COUNT] = {
       "compiled into Debian's 0.9.4).", "Honoured."),
   KW (KW_RECHECK_WWID, "recheck_wwid", MPC_T_YNU, D, DHO, 66, 43, 0, 0, 0, 1,
       NULL, "Re-read the WWID of a path that comes back.",
-      "Honoured: braid re-reads VPD 0x83 after every re-login."),
+      "Resolved per path (braid -T)."),
 
   KW (KW_VENDOR, "vendor", MPC_T_STR, 0, MPC_IN_HW, 0, 1, 0, 0, 0, 0, NULL,
       "Vendor regex (INQUIRY vendor).", "Honoured."),
@@ -335,8 +341,8 @@ const struct mpc_keyword mpc_keywords[KW__COUNT] = {
       "entry).", "Honoured."),
   KW (KW_HARDWARE_HANDLER, "hardware_handler", MPC_T_ARGC, 0, MPC_IN_HW, 0,
       12, 0, 0, 0, 0, "0", "Kernel device handler, count first (\"1 alua\").",
-      "braid has no kernel device handlers: \"1 alua\" selects braid's "
-      "own ALUA state handling, others are accepted and reported."),
+      "braid has no kernel device handlers; the value is resolved and "
+      "reported (braid -T), ALUA LUNs being handled by braid itself."),
   KW (KW_VPD_VENDOR, "vpd_vendor", MPC_T_VPDV, 0, MPC_IN_HW, 0, 42, 0, 0, 0,
       0, NULL, "Vendor-specific VPD page to show (hp3par).", "Accepted."),
   KW (KW_WWID, "wwid", MPC_T_STR, 0, MPC_IN_MP, 0, 0, 1, 0, 0, 0, NULL,

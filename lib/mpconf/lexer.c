@@ -113,6 +113,10 @@ mpc_tokenize (const char *line, struct mpc_tokens *tok)
   bool in_string = false;
   int r;
 
+  /* reuse the array, not the previous line's tokens */
+  for (size_t i = 0; i < tok->n; i++)
+    if (!MPC_IS_QUOTE (tok->t[i]))
+      free (tok->t[i]);
   tok->n = 0;
   while (is_blank (*p))
     p++;

@@ -48,36 +48,63 @@ merge_attrs (struct mpc_attrs *dst, const struct mpc_attrs *src)
   return 0;
 }
 
-/* braid_features_reconcile_options logs through a braid_log_fn; its lines
- * become diagnostics of the entry concerned. */
-struct reconcile_log {
-  struct mpc_ctx *ctx;
-  const struct mpc_entry *e;
-};
-
-static void
-reconcile_log_fn (void *opaque, int level, const char *msg)
-{
-  struct reconcile_log *rl = opaque;
-
-  mpc_diag (rl->ctx, level, rl->e ? rl->e->file : NULL,
-            rl->e ? rl->e->line : 0, false, "%s", msg);
-}
-
+/* multipath-tools' reconcile_features_with_options, with its messages
+ * (0.9.4 prints the no_path_retry value the way the dump does, quotes
+ * included: "set to '\"fail\"'").  The word removal itself is
+ * braid_feature_remove (include/braid/mpstate.h). */
 int
-mpc_reconcile_features (struct mpc_ctx *ctx, const char *id,
-                        char **features, long long *no_path_retry,
-                        long long *retain)
+mpc_reconcile_features (struct mpc_ctx *ctx, const struct mpc_entry *e,
+                        const char *id, char **features,
+                        long long *no_path_retry, long long *retain)
 {
-  struct reconcile_log rl = { ctx, NULL };
-  int npr = (int) *no_path_retry, ret = (int) *retain;
+  static const char qinp[] = "queue_if_no_path";
+  static const char rahh[] = "retain_attached_hw_handler";
+  const char *file = e ? e->file : NULL;
+  int line = e ? e->line : 0;
   int rc;
 
-  rc = braid_features_reconcile_options (features, &npr, &ret, id,
-                                         ctx ? reconcile_log_fn : NULL, &rl);
-  *no_path_retry = npr;
-  *retain = ret;
-  return rc;
+  if (!*features)
+    return 0;
+  if (!id)
+    id = "UNKNOWN";
+  if (strstr (*features, qinp))
+    {
+      if (ctx)
+        mpc_diag (ctx, BRAID_LOG_ERR, file, line, false,
+                  "%s: option 'features \"1 %s\"' is deprecated, please "
+                  "use 'no_path_retry queue' instead", id, qinp);
+      if (*no_path_retry == 0)
+        *no_path_retry = BRAID_MPCONF_NPR_QUEUE;
+      if (*no_path_retry != BRAID_MPCONF_NPR_QUEUE && ctx)
+        {
+          char npr[32];
+
+          if (*no_path_retry == BRAID_MPCONF_NPR_FAIL)
+            snprintf (npr, sizeof npr, "\"fail\"");
+          else
+            snprintf (npr, sizeof npr, "%lld", *no_path_retry);
+          mpc_diag (ctx, BRAID_LOG_NOTICE, file, line, false,
+                    "%s: ignoring feature '%s' because no_path_retry is "
+                    "set to '%s'", id, qinp, npr);
+        }
+      if ((rc = braid_feature_remove (features, qinp)) == -ENOMEM)
+        return rc;
+    }
+  if (*features && strstr (*features, rahh))
+    {
+      if (ctx)
+        mpc_diag (ctx, BRAID_LOG_ERR, file, line, false,
+                  "%s: option 'features \"1 %s\"' is deprecated", id, rahh);
+      if (*retain == 0)
+        *retain = 2;
+      else if (*retain == 1 && ctx)
+        mpc_diag (ctx, BRAID_LOG_NOTICE, file, line, false,
+                  "%s: ignoring feature '%s' because %s is set to 'off'", id,
+                  rahh, rahh);
+      if ((rc = braid_feature_remove (features, rahh)) == -ENOMEM)
+        return rc;
+    }
+  return 0;
 }
 
 /* merge_hwe: dst is the newer entry. */
@@ -88,9 +115,8 @@ merge_hwe (struct mpc_ctx *ctx, struct mpc_entry *dst,
   struct mpc_val *feat = &dst->a.v[KW_FEATURES];
   struct mpc_val *npr = &dst->a.v[KW_NO_PATH_RETRY];
   struct mpc_val *ret = &dst->a.v[KW_RETAIN_ATTACHED_HW_HANDLER];
-  struct reconcile_log rl = { ctx, dst };
   char *id = NULL;
-  int n, r;
+  long long n, r;
 
   if (merge_attrs (&dst->a, &src->a) < 0)
     {
@@ -105,10 +131,9 @@ merge_hwe (struct mpc_ctx *ctx, struct mpc_entry *dst,
       ctx->nomem = 1;
       return;
     }
-  n = npr->set ? (int) npr->n : 0;
-  r = ret->set ? (int) ret->n : 0;
-  if (braid_features_reconcile_options (&feat->s, &n, &r, id,
-                                        reconcile_log_fn, &rl) == -ENOMEM)
+  n = npr->set ? npr->n : 0;
+  r = ret->set ? ret->n : 0;
+  if (mpc_reconcile_features (ctx, dst, id, &feat->s, &n, &r) == -ENOMEM)
     ctx->nomem = 1;
   if (n != 0)
     {

@@ -343,8 +343,9 @@ struct mpc_tokens {
  * the first '\n' and the first '\r'.  Returns false at end of file. */
 bool mpc_read_line (FILE *f, char buf[MPC_MAXBUF]);
 
-/* Split a line into tokens.  Returns 0 (possibly with no token: blank or
- * comment line) or -ENOMEM. */
+/* Split a line into tokens (tok is reused: the previous line's tokens are
+ * freed).  Returns 0 (possibly with no token: blank or comment line) or
+ * -ENOMEM. */
 int mpc_tokenize (const char *line, struct mpc_tokens *tok);
 void mpc_tokens_clear (struct mpc_tokens *tok);
 
@@ -417,10 +418,11 @@ int mpc_setup_blacklists (struct mpc_ctx *ctx);
 /* multipath-tools' reconcile_features_with_options: moves
  * queue_if_no_path / retain_attached_hw_handler out of a features string
  * into no_path_retry / retain_attached_hw_handler, logging like 0.9.4
- * (ctx may be NULL: no logging).  *features is replaced in place. */
-int mpc_reconcile_features (struct mpc_ctx *ctx, const char *id,
-                            char **features, long long *no_path_retry,
-                            long long *retain);
+ * about entry e (ctx may be NULL: no logging).  *features is replaced in
+ * place.  Returns 0 or -ENOMEM. */
+int mpc_reconcile_features (struct mpc_ctx *ctx, const struct mpc_entry *e,
+                            const char *id, char **features,
+                            long long *no_path_retry, long long *retain);
 
 /* dump.c helper shared with propsel.c: does an hwtable entry match? */
 bool mpc_hwe_match (const struct mpc_entry *e, const char *vendor,

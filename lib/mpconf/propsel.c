@@ -134,7 +134,10 @@ braid_mpconf_setting_name (int id)
 
 /* Unanchored POSIX ERE match of an hwtable field; an unset field or an
  * unknown path value matches anything; a regex that does not compile
- * matches nothing (multipath-tools' hwe_regmatch). */
+ * matches nothing (multipath-tools' hwe_regmatch).  Vendor and product
+ * are always known in multipath-tools (empty strings at worst), so braid
+ * matches an unknown (NULL) vendor or product as "" rather than letting
+ * it match every entry; an unknown revision matches anything. */
 static bool
 field_match (const struct mpc_val *v, const char *s)
 {
@@ -154,8 +157,8 @@ bool
 mpc_hwe_match (const struct mpc_entry *e, const char *vendor,
                const char *product, const char *revision)
 {
-  return field_match (&e->a.v[KW_VENDOR], vendor)
-         && field_match (&e->a.v[KW_PRODUCT], product)
+  return field_match (&e->a.v[KW_VENDOR], vendor ? vendor : "")
+         && field_match (&e->a.v[KW_PRODUCT], product ? product : "")
          && field_match (&e->a.v[KW_REVISION], revision);
 }
 
@@ -370,7 +373,7 @@ braid_mpconf_resolve (const struct braid_mpconf *conf,
 
     if (!feat)
       return -ENOMEM;
-    if (mpc_reconcile_features (NULL, NULL, &feat, &n, &r) == -ENOMEM)
+    if (mpc_reconcile_features (NULL, NULL, NULL, &feat, &n, &r) == -ENOMEM)
       {
         free (feat);
         return -ENOMEM;

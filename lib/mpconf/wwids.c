@@ -20,11 +20,12 @@
  * empty file gets the header, "add" appends "/<wwid>/\n" at the end,
  * "remove" turns the entry's '/' into '#' in place, "reset" writes the
  * header and one line per WWID.  Appending and the one-byte overwrite are
- * what multipath-tools does (and are crash-safe enough: the file is valid
- * before and after each write, and a failed append is truncated back);
- * reset, which multipath-tools does by truncating in place, is done by
- * writing a new file and renaming it so a crash cannot leave an empty
- * file.  Two deliberate differences, both for hand-edited files only:
+ * what multipath-tools does, and we keep them (followed by fsync, which
+ * multipath-tools omits): the file is valid before and after each write,
+ * a failed append is truncated back, and other readers keep working on
+ * the same inode.  Reset, which multipath-tools does by truncating in
+ * place, is done by writing a new file and renaming it (keeping mode and
+ * owner) so a crash cannot leave an empty file.  Two deliberate differences, both for hand-edited files only:
  * "add" first ends an unterminated last line (multipath-tools would glue
  * the entry onto it, hiding it), and "remove" disables every entry of the
  * WWID at line starts rather than the first "/<wwid>/\n" found anywhere,
@@ -212,6 +213,7 @@ braid_wwids_add (struct braid_wwids *w, const char *wwid)
   char line[BRAID_WWID_SIZE + 4];
   char *buf;
   size_t len, llen;
+  bool unterminated;
   off_t end;
   int rc, n;
 
@@ -238,16 +240,16 @@ braid_wwids_add (struct braid_wwids *w, const char *wwid)
     goto out_buf;
   }
 
-  /* A last line without newline would swallow our entry. */
-  if (len > 0 && buf[len - 1] != '\n')
-    n = snprintf (line, sizeof line, "\n/%s/\n", wwid);
-  else
-    n = snprintf (line, sizeof line, "/%s/\n", wwid);
-  llen = (size_t) n;
-  if (len > 0 && buf[len - 1] != '\n')
+  /* A last line without newline would swallow our entry (multipath-tools
+   * appends regardless, hiding the WWID it just added). */
+  unterminated = len > 0 && buf[len - 1] != '\n';
+  if (unterminated)
     BRAID_LOG (&w->log, BRAID_LOG_WARNING,
                "%s: last line has no newline; ending it before appending",
                w->path);
+  n = snprintf (line, sizeof line, "%s/%s/\n", unterminated ? "\n" : "",
+                wwid);
+  llen = (size_t) n;
 
   end = lseek (f.fd, 0, SEEK_END);
   if (end < 0) {

@@ -17,6 +17,7 @@ struct cli_env {
   const char *run_dir;              /* --run-dir or BRAID_RUN_DIR, /run/braid */
   const char *chap_file;            /* --chap-file FILE (root-only) */
   const char *iface;                /* --iface NAME: bind sessions to it */
+  const char *source;               /* --source ADDR: local address to use */
   int verbose;                      /* -v count */
 };
 

@@ -254,6 +254,10 @@ cli_inquiry (struct cli_env *env, int argc, char **argv)
   n = run_in (s, url.lun, cdb, len, buf, sizeof buf, &res, sense, sizeof sense);
   if (n > 0 && res.status == BRAID_STATUS_GOOD)
     wr = braid_scsi_vpd83_wwid (buf, (size_t) n, wwid, sizeof wwid);
+  if (wr > 0)
+    wr = 0;                         /* length of the WWID: success */
+  else if (wr == 0)
+    wr = -ENODATA;
 
   struct braid_scsi_capacity cap = { 0 };
   len = braid_scsi_cdb_read_capacity16 (cdb, 32);

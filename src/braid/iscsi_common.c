@@ -27,7 +27,7 @@ cli_initiator_name (void)
     return name;
   FILE *f = fopen ("/etc/iscsi/initiatorname.iscsi", "r");
   if (f) {
-    char line[300];
+    char line[240];
     while (fgets (line, sizeof line, f)) {
       if (strncmp (line, "InitiatorName=", 14) == 0) {
         line[strcspn (line, "\r\n")] = 0;
@@ -186,12 +186,13 @@ cli_session_new (const struct cli_env *env, const struct cli_chap *chap,
     return NULL;
   }
   braid_iscsi_set_log_fn (s, log_stderr, NULL,
-                          env->verbose ? BRAID_LOG_NOTICE + env->verbose
-                          : BRAID_LOG_WARNING);
+                          env->verbose ? BRAID_LOG_WARNING + env->verbose : 0);
   braid_iscsi_opts_init (&o);
   o.reconnect = 0;                  /* one-shot commands report failures */
   if (env->iface)
     snprintf (o.bind_iface, sizeof o.bind_iface, "%s", env->iface);
+  if (env->source)
+    snprintf (o.bind_addr, sizeof o.bind_addr, "%s", env->source);
   if (braid_iscsi_set_opts (s, &o) < 0
       || braid_iscsi_set_portal (s, portal) < 0
       || (target && braid_iscsi_set_target (s, target) < 0)

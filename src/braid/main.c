@@ -53,6 +53,7 @@ usage (FILE *f)
            "  --run-dir DIR       sockets (default /run/braid or $BRAID_RUN_DIR)\n"
            "  --chap-file FILE    CHAP credentials (root-only file)\n"
            "  --iface NAME        bind iSCSI sessions to this network interface\n"
+           "  --source ADDR       local address iSCSI sessions connect from\n"
            "  -v                  more logging (repeat for more)\n"
            "\nCHAP credentials may also come from BRAID_CHAP_USER, BRAID_CHAP_SECRET,\n"
            "BRAID_CHAP_TARGET_USER and BRAID_CHAP_TARGET_SECRET; never from arguments.\n");
@@ -102,7 +103,8 @@ main (int argc, char **argv)
         || take_opt (argc, argv, &i, "--state-dir", &env.state_dir)
         || take_opt (argc, argv, &i, "--run-dir", &env.run_dir)
         || take_opt (argc, argv, &i, "--chap-file", &env.chap_file)
-        || take_opt (argc, argv, &i, "--iface", &env.iface))
+        || take_opt (argc, argv, &i, "--iface", &env.iface)
+        || take_opt (argc, argv, &i, "--source", &env.source))
       continue;
     if (strcmp (a, "-v") == 0 || strcmp (a, "--verbose") == 0) {
       env.verbose++;

@@ -21,8 +21,9 @@
 # compat_norm_out < dump > normalised dump
 compat_norm_out ()
 {
-  grep -v -E '^	(force_sync|retrigger_tries|max_fds) ' | awk '
+  awk '
     function flush_open() { if (open_v) { print "\t}"; open_v = 0 } }
+    /^\t(force_sync|retrigger_tries|max_fds) / { next }
     /^(blacklist|blacklist_exceptions) \{$/ { inbl = 1; print; next }
     inbl && /^\}$/ { flush_open(); inbl = 0; print; next }
     !inbl { print; next }

@@ -30,6 +30,16 @@ export BRAID_SOURCE_DIR BRAID_BUILD_DIR
 
 BRAID_TEST_NAME=$(basename "$0" .sh)
 
+# The distribution's python3 (install-deps) starts in ~10 ms; a pyenv or
+# similar shim earlier in PATH can take 100 ms per call.
+if [[ -z ${BRAID_PYTHON:-} ]]; then
+  if [[ -x /usr/bin/python3 ]]; then
+    BRAID_PYTHON=/usr/bin/python3
+  else
+    BRAID_PYTHON=python3
+  fi
+fi
+
 # ---------------------------------------------------------------- messages
 
 # Messages go to stderr with a timestamp so interleaved parallel logs and
@@ -230,13 +240,13 @@ stop_process ()
   wait_gone "$1" "$2" 5
 }
 
-# Daemons started by the harness are listed (NAME PID START) in
+# Daemons started by the harness are listed (NAME PID START [EXTRA]) in
 # $BRAID_TEST_DAEMONS_FILE when it is set, so a wrapper can check that
-# teardown really stopped them.
+# teardown really stopped them.  EXTRA is tgtd's control port.
 _braid_record_daemon ()
 {
   if [[ -n ${BRAID_TEST_DAEMONS_FILE:-} ]]; then
-    echo "$1 $2 $3" >> "$BRAID_TEST_DAEMONS_FILE"
+    echo "$*" >> "$BRAID_TEST_DAEMONS_FILE"
   fi
 }
 
@@ -286,7 +296,8 @@ braid_bin ()
 {
   local p c
   for c in "$BRAID_BUILD_DIR/src/$1/$1" "$BRAID_BUILD_DIR/$1" \
-           "$BRAID_BUILD_DIR/tests/lib/$1"; do
+           "$BRAID_BUILD_DIR/tests/lib/$1" "$BRAID_BUILD_DIR/tests/prog/$1" \
+           "$BRAID_BUILD_DIR/bench/$1"; do
     if [[ -x $c && -f $c ]]; then
       p=$c
       break
@@ -346,7 +357,7 @@ _braid_port_range ()
 # Exit 0 if PORT binds on every loopback address we use.
 _braid_port_free ()
 {
-  python3 - "$1" "$BRAID_HAVE_IPV6" <<'EOF'
+  "$BRAID_PYTHON" - "$1" "$BRAID_HAVE_IPV6" <<'EOF'
 import socket, sys
 port, v6 = int(sys.argv[1]), sys.argv[2] == "1"
 addrs = [(socket.AF_INET, "127.0.0.1"), (socket.AF_INET, "127.0.0.2")]
@@ -378,7 +389,7 @@ _braid_reservation_live ()
 
 pick_port ()
 {
-  requires python3 flock
+  requires "$BRAID_PYTHON" flock
   local range lo hi span port f fd tries=100 got=
   range=$(_braid_port_range)
   lo=${range% *}
@@ -471,7 +482,7 @@ start_tgtd ()
       </dev/null >"$logf" 2>&1 &
     pid=$!
     start=$(_braid_proc_start "$pid") || start=
-    _braid_record_daemon tgtd "$pid" "$start"
+    _braid_record_daemon tgtd "$pid" "$start" "$n"
     cleanup_fn _braid_stop_tgtd "$n" "$pid" "$start" "$logf"
     show_log_on_failure "$logf"
     if ! wait_for "tgtd control socket $n" 10 \
@@ -781,4 +792,12 @@ _braid_istgt_up ()
   proc_alive "$1" "$2" || return 125
   pid_listens "$1" 127.0.0.1 "$3" && pid_listens "$1" 127.0.0.2 "$3" \
     && port_accepts 127.0.0.1 "$3"
+}
+
+# iscsi_login_probe HOST PORT IQN [KEY=VALUE...]: raw login (no CHAP)
+# offering the keys; prints status=XXXX and the target's KEY=VALUE answers.
+iscsi_login_probe ()
+{
+  requires "$BRAID_PYTHON"
+  timeout 30 "$BRAID_PYTHON" "$BRAID_TEST_LIB_DIR/iscsi-login-probe.py" "$@"
 }

@@ -304,6 +304,7 @@ main (int argc, char **argv)
           n->max_xmit_data_segment_length, n->max_recv_data_segment_length,
           n->initial_r2t, n->immediate_data, n->max_outstanding_r2t,
           n->first_burst_length, n->max_burst_length);
+  fflush (stdout);                  /* tests watch for this line */
 
   /* Block size from READ CAPACITY(16). */
   uint8_t cdb[16], cap[32], sense[64];

@@ -135,12 +135,12 @@ main (int argc, char **argv)
   char serial[256];
   n = braid_scsi_cdb_inquiry (cdb, 1, 0x80, 255);
   if (cmd ("vpd80", cdb, n, BRAID_DIR_READ, buf, 255, &r) == 0
-      && braid_scsi_parse_vpd80 (buf, r.data_transferred, serial, sizeof serial) == 0)
+      && braid_scsi_parse_vpd80 (buf, r.data_transferred, serial, sizeof serial) >= 0)
     printf ("vpd80: ok serial=%s\n", serial);
   char wwid[128];
   n = braid_scsi_cdb_inquiry (cdb, 1, 0x83, 1024);
   if (cmd ("vpd83", cdb, n, BRAID_DIR_READ, buf, 1024, &r) == 0
-      && braid_scsi_vpd83_wwid (buf, r.data_transferred, wwid, sizeof wwid) == 0)
+      && braid_scsi_vpd83_wwid (buf, r.data_transferred, wwid, sizeof wwid) > 0)
     printf ("vpd83: ok wwid=%s\n", wwid);
   for (int i = 0; i < np; i++) {
     if (pages[i] != 0xb0 && pages[i] != 0xb2)

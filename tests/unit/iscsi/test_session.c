@@ -19,6 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -682,6 +684,261 @@ test_bad_commands_refused (void **state)
   assert_int_equal (braid_iscsi_command_async (f->s, &c, on_done, NULL, NULL), -EINVAL);
 }
 
+
+/* A TCP listener on 127.0.0.1 for tests where the session must really
+ * connect (redirection, reinstatement).  Returns the fd; '*port' set. */
+static int
+listener (unsigned *port)
+{
+  struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
+  socklen_t len = sizeof a;
+  int fd = socket (AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  assert_true (fd >= 0);
+  assert_int_equal (bind (fd, (struct sockaddr *) &a, sizeof a), 0);
+  assert_int_equal (listen (fd, 4), 0);
+  assert_int_equal (getsockname (fd, (struct sockaddr *) &a, &len), 0);
+  *port = ntohs (a.sin_port);
+  return fd;
+}
+
+/* Service the session until the listener has a connection (bounded). */
+static int
+accept_from (struct fx *f, int lfd)
+{
+  for (int i = 0; i < 500; i++) {
+    struct pollfd p = { .fd = braid_iscsi_get_fd (f->s),
+                        .events = (short) braid_iscsi_which_events (f->s) };
+    int n = poll (p.fd >= 0 ? &p : NULL, p.fd >= 0 ? 1 : 0, 10);
+    braid_iscsi_service (f->s, n > 0 ? (unsigned) p.revents : 0);
+    int c = accept4 (lfd, NULL, NULL, SOCK_NONBLOCK);
+    if (c >= 0) {
+      /* let the session see the connect complete and send its login */
+      for (int k = 0; k < 50; k++) {
+        struct pollfd q = { .fd = braid_iscsi_get_fd (f->s), .events = POLLOUT };
+        n = poll (&q, 1, 10);
+        braid_iscsi_service (f->s, n > 0 ? (unsigned) q.revents : 0);
+        if (f->s->state == S_LOGIN)
+          break;
+      }
+      return c;
+    }
+  }
+  fail_msg ("the session never connected to the listener");
+  return -1;
+}
+
+static void
+set_fast_recovery (struct fx *f)
+{
+  struct braid_iscsi_opts o;
+  braid_iscsi_opts_init (&o);
+  o.header_digest = BRAID_DIGEST_NONE;
+  o.reconnect = 1;
+  o.reconnect_min_ms = 10;
+  o.reconnect_max_ms = 20;
+  o.default_time2wait = 0;
+  assert_int_equal (braid_iscsi_set_opts (f->s, &o), 0);
+}
+
+/* After a failure the session logs in again with the same ISID and TSIH 0
+ * (session reinstatement, RFC 7143 §6.3.5). */
+static void
+test_reinstatement_same_isid (void **state)
+{
+  struct fx *f = *state;
+  unsigned port;
+  char portal[64];
+  uint8_t bhs[48], data[8192], isid[6];
+  uint32_t dlen;
+  int lfd = listener (&port);
+
+  snprintf (portal, sizeof portal, "127.0.0.1:%u", port);
+  assert_int_equal (braid_iscsi_set_portal (f->s, portal), 0);
+  set_fast_recovery (f);
+  login (f, 8192, 16);
+  memcpy (isid, f->s->isid, 6);
+  /* Kill the connection from the target side. */
+  close (f->peer.fd);
+  pump (f);
+  assert_false (braid_iscsi_is_logged_in (f->s));
+  f->peer.fd = accept_from (f, lfd);
+  f->peer.len = 0;
+  assert_true (peer_get (&f->peer, bhs, data, &dlen));
+  assert_int_equal (bhs[0], 0x43);
+  assert_memory_equal (bhs + 8, isid, 6);
+  assert_int_equal (bhs[14] | bhs[15], 0);
+  int saw = 0;
+  for (int i = 0; i < f->nevents; i++)
+    saw |= f->events[i] == BRAID_ISCSI_EV_RECONNECTING;
+  assert_true (saw);
+  close (lfd);
+}
+
+/* Login redirection: status 0x0101 with a TargetAddress sends the session
+ * to that portal, where the login completes. */
+static void
+test_redirect (void **state)
+{
+  struct fx *f = *state;
+  unsigned port;
+  char addr[64];
+  uint8_t bhs[48], data[8192];
+  uint32_t dlen;
+  int lfd = listener (&port);
+
+  f->s->state = S_CONNECTING;
+  f->s->connect_cb = on_connect;
+  f->s->connect_opaque = f;
+  braid_iscsi_service (f->s, POLLOUT);
+  assert_true (peer_get (&f->peer, bhs, data, &dlen));
+  int n = snprintf (addr, sizeof addr, "TargetAddress=127.0.0.1:%u,1", port);
+  uint8_t h[48] = { 0 };
+  h[0] = OP_LOGIN_RSP;
+  memcpy (h + 8, bhs + 8, 6);
+  memcpy (h + 16, bhs + 16, 4);
+  peer_sn (&f->peer, h, 1);
+  h[36] = 1;
+  h[37] = 1;                                /* moved temporarily */
+  peer_send (&f->peer, h, addr, (uint32_t) n + 1);
+  pump (f);
+  close (f->peer.fd);
+  f->peer.fd = accept_from (f, lfd);
+  f->peer.len = 0;
+  assert_true (peer_get (&f->peer, bhs, data, &dlen));
+  assert_int_equal (bhs[0], 0x43);
+  assert_true (has_key (data, dlen, "TargetName=iqn.2026-11.dev.braid:t"));
+  snprintf (addr, sizeof addr, "127.0.0.1:%u", port);
+  assert_string_equal (braid_iscsi_get_portal (f->s), addr);
+  int saw = 0;
+  for (int i = 0; i < f->nevents; i++)
+    saw |= f->events[i] == BRAID_ISCSI_EV_REDIRECTED;
+  assert_true (saw);
+  close (lfd);
+}
+
+/* Login refused with a class 2 status: the connect callback reports it,
+ * with the status and its meaning, and nothing retries. */
+static void
+test_login_auth_failure (void **state)
+{
+  struct fx *f = *state;
+  uint8_t bhs[48], data[8192];
+  uint32_t dlen;
+
+  f->s->state = S_CONNECTING;
+  f->s->connect_cb = on_connect;
+  f->s->connect_opaque = f;
+  braid_iscsi_service (f->s, POLLOUT);
+  assert_true (peer_get (&f->peer, bhs, data, &dlen));
+  uint8_t h[48] = { 0 };
+  h[0] = OP_LOGIN_RSP;
+  memcpy (h + 8, bhs + 8, 6);
+  memcpy (h + 16, bhs + 16, 4);
+  peer_sn (&f->peer, h, 1);
+  h[36] = 2;
+  h[37] = 1;
+  peer_send (&f->peer, h, NULL, 0);
+  pump (f);
+  assert_int_equal (f->connected, -1);
+  assert_int_equal (braid_iscsi_login_status (f->s), 0x0201);
+  assert_non_null (strstr (braid_iscsi_get_error (f->s), "authentication failed"));
+  assert_int_equal (braid_iscsi_get_fd (f->s), -1);
+  f->s->fd = -1;
+}
+
+/* A command whose timer expires fails the connection: it completes with
+ * TIMEOUT, its neighbours with TRANSPORT. */
+static void
+test_command_timeout (void **state)
+{
+  struct fx *f = *state;
+  uint8_t bhs[48], buf[512], buf2[512], cdb[16] = { 0x88 };
+  uint32_t dlen;
+  struct done d = { 0 }, d2 = { 0 };
+
+  login (f, 8192, 16);
+  struct iovec v = { buf, sizeof buf }, v2 = { buf2, sizeof buf2 };
+  struct braid_scsi_cmd c = { .lun = 1, .cdb = cdb, .cdb_len = 16, .dir = BRAID_DIR_READ,
+                              .iov = &v, .iovcnt = 1, .xfer_len = 512, .timeout_ms = 50 };
+  assert_int_equal (braid_iscsi_command_async (f->s, &c, on_done, &d, NULL), 0);
+  c.iov = &v2;
+  c.timeout_ms = 60000;
+  assert_int_equal (braid_iscsi_command_async (f->s, &c, on_done, &d2, NULL), 0);
+  pump (f);
+  assert_true (peer_get (&f->peer, bhs, NULL, &dlen));
+  for (int i = 0; i < 100 && !d.n; i++) {
+    usleep (10000);
+    braid_iscsi_service (f->s, 0);
+  }
+  assert_int_equal (d.status, BRAID_STATUS_TIMEOUT);
+  assert_int_equal (d2.status, BRAID_STATUS_TRANSPORT);
+  assert_non_null (strstr (braid_iscsi_get_error (f->s), "timed out"));
+  f->s->fd = -1;
+}
+
+/* An idle connection gets a NOP-Out ping; no answer fails it. */
+static void
+test_ping_timeout (void **state)
+{
+  struct fx *f = *state;
+  struct braid_iscsi_opts o;
+  uint8_t bhs[48];
+  uint32_t dlen;
+
+  braid_iscsi_opts_init (&o);
+  o.header_digest = BRAID_DIGEST_NONE;
+  o.reconnect = 0;
+  o.nop_interval_ms = 20;
+  o.nop_timeout_ms = 20;
+  assert_int_equal (braid_iscsi_set_opts (f->s, &o), 0);
+  login (f, 8192, 16);
+  int pinged = 0;
+  for (int i = 0; i < 200 && braid_iscsi_is_logged_in (f->s); i++) {
+    usleep (5000);
+    braid_iscsi_service (f->s, 0);
+    if (!pinged && peer_get (&f->peer, bhs, NULL, &dlen)) {
+      assert_int_equal (bhs[0], 0x40 | OP_NOP_OUT);
+      assert_int_not_equal (be32 (bhs + 16), 0xffffffff);
+      pinged = 1;
+    }
+  }
+  assert_true (pinged);
+  assert_false (braid_iscsi_is_logged_in (f->s));
+  assert_non_null (strstr (braid_iscsi_get_error (f->s), "NOP-Out"));
+  f->s->fd = -1;
+}
+
+/* AsyncEvent 1 (target requests logout): the connection is closed and
+ * the commands on it come back with a transport status. */
+static void
+test_async_logout_request (void **state)
+{
+  struct fx *f = *state;
+  uint8_t bhs[48], buf[512];
+  uint32_t dlen;
+  struct done d = { 0 };
+
+  login (f, 8192, 16);
+  submit (f, BRAID_DIR_READ, buf, sizeof buf, &d);
+  pump (f);
+  assert_true (peer_get (&f->peer, bhs, NULL, &dlen));
+  uint8_t h[48] = { 0 };
+  h[0] = OP_ASYNC;
+  h[1] = 0x80;
+  wr32 (h + 16, 0xffffffff);
+  peer_sn (&f->peer, h, 1);
+  h[36] = 1;
+  h[43] = 5;
+  peer_send (&f->peer, h, NULL, 0);
+  pump (f);
+  assert_int_equal (d.status, BRAID_STATUS_TRANSPORT);
+  int saw = 0;
+  for (int i = 0; i < f->nevents; i++)
+    saw |= f->events[i] == BRAID_ISCSI_EV_ASYNC_EVENT;
+  assert_true (saw);
+  f->s->fd = -1;
+}
+
 int
 main (void)
 {
@@ -700,6 +957,12 @@ main (void)
     cmocka_unit_test_setup_teardown (test_header_digest, setup, teardown),
     cmocka_unit_test_setup_teardown (test_reject_fails_one_task, setup, teardown),
     cmocka_unit_test_setup_teardown (test_bad_commands_refused, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_reinstatement_same_isid, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_redirect, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_login_auth_failure, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_command_timeout, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_ping_timeout, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_async_logout_request, setup, teardown),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -618,6 +618,47 @@ test_a6_write_fails (void **state)
   assert_int_equal (count_files (e->dir), 1);
 }
 
+/* ---- A.5: the 0.9.7+ column, read from real files ---- */
+
+static void
+test_a5_files (void **state)
+{
+  static const struct {
+    const char *lines, *prefix, *want;
+  } rows[] = {
+    { "mpatha W1\nmpathb W2\nmpathd W3\n", "mpath", "mpathc" },
+    { "mpathb W1\nmpathc W2\n", "mpath", "mpatha" },
+    { "mpathc W1\nmpathb W2\nmpatha W3\n", "mpath", "mpathd" },
+    { "mpatha W1\nmpathc W2\nmpathb W3\n", "mpath", "mpathd" },
+    { "mpathz W1\nmpatha W2\n", "mpath", "mpathb" },
+    { "mpathb W1\nmpatha W2\nmpathd W3\n", "mpath", "mpathc" },
+    { "foo W1\nmpath0 W2\nmpatha W3\nmpathb\n", "mpath", "mpathb" },
+    { "data01 W1\nmpathaa W2\nmpatha W3\n", "mpath", "mpathb" },
+    { "mpatha W1\n", "mp", "mpa" },
+    { "mpa W1\nmpb W2\nmpatha W3\n", "mp", "mpc" },
+    { "# comment\n\nmpatha W1 # trailing comment\nmpathb\tW2\n", "mpath",
+      "mpathc" },
+  };
+  struct env *e = *state;
+  char content[1024], out[64];
+  size_t i;
+
+  for (i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+    struct braid_bindings *b = open_b (e->path, NULL);
+
+    snprintf (content, sizeof content, "%s%s", BRAID_BINDINGS_HEADER,
+              rows[i].lines);
+    put (e->path, content);
+    assert_int_equal (braid_bindings_load (b, NULL, 0, 0), 0);
+    assert_int_equal (braid_bindings_get_alias (b, "WNEW", NULL,
+                                                rows[i].prefix, NULL, NULL,
+                                                out, sizeof out), 1);
+    if (strcmp (out, rows[i].want) != 0)
+      fail_msg ("row %zu: %s, want %s", i + 1, out, rows[i].want);
+    braid_bindings_free (b);
+  }
+}
+
 /* ---- A.7: alias -> wwid ---- */
 
 static void
@@ -767,6 +808,47 @@ test_external_change (void **state)
   braid_bindings_free (b);
 }
 
+/* Two handles (two daemons, or braid and a second braid) on one file:
+ * neither hands out an id the other already wrote. */
+static void
+test_two_writers (void **state)
+{
+  struct env *e = *state;
+  struct braid_bindings *b1, *b2;
+  struct logs l = { 0 };
+  char out[64];
+
+  b1 = open_b (e->path, NULL);
+  b2 = open_b (e->path, NULL);
+  assert_int_equal (braid_bindings_load (b1, NULL, 0, 0), 0);
+  assert_int_equal (braid_bindings_load (b2, NULL, 0, 0), 0);
+  assert_int_equal (braid_bindings_get_alias (b1, A, NULL, "mpath", NULL, NULL,
+                                              out, sizeof out), 1);
+  assert_string_equal (out, "mpatha");
+  assert_int_equal (braid_bindings_get_alias (b2, B, NULL, "mpath", NULL, NULL,
+                                              out, sizeof out), 1);
+  assert_string_equal (out, "mpathb");
+  assert_int_equal (braid_bindings_get_alias (b1, B, NULL, "mpath", NULL, NULL,
+                                              out, sizeof out), 0);
+  assert_string_equal (out, "mpathb");
+  assert_file_is (e->path, BRAID_BINDINGS_HEADER "mpatha " A "\n"
+                           "mpathb " B "\n");
+
+  /* Someone writes a conflicting file: the next decision repairs it
+   * first, then allocates on the repaired file. */
+  put (e->path, BRAID_BINDINGS_HEADER "mpatha " A "\nmpatha " C "\n");
+  braid_bindings_set_log_fn (b2, log_fn, &l, BRAID_LOG_DEBUG);
+  assert_int_equal (braid_bindings_get_alias (b2, C, NULL, "mpath", NULL, NULL,
+                                              out, sizeof out), 1);
+  assert_string_equal (out, "mpathb");
+  assert_true (logged (&l, "multiple bindings for alias \"mpatha\""));
+  assert_file_is (e->path, BRAID_BINDINGS_HEADER "mpatha " A "\n"
+                           "mpathb " C "\n");
+  assert_int_equal (count_files (e->dir), 1);
+  braid_bindings_free (b1);
+  braid_bindings_free (b2);
+}
+
 static void
 test_bad_args (void **state)
 {
@@ -813,9 +895,11 @@ main (void)
     cmocka_unit_test_setup_teardown (test_a6_gufa_self_and_read_only, setup,
                                      teardown),
     cmocka_unit_test_setup_teardown (test_a6_write_fails, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_a5_files, setup, teardown),
     cmocka_unit_test_setup_teardown (test_a7_rlookup, setup, teardown),
     cmocka_unit_test_setup_teardown (test_a8_rewrite, setup, teardown),
     cmocka_unit_test_setup_teardown (test_external_change, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_two_writers, setup, teardown),
     cmocka_unit_test_setup_teardown (test_bad_args, setup, teardown),
   };
 
