@@ -304,14 +304,19 @@ int braid_scsi_vpd83_kernel_wwid (const uint8_t *buf, size_t len,
                                   char *wwid, size_t cap);
 
 /* Emit the udev properties sg3-utils' 55-scsi-sg3_id.rules would set for
- * this page: the SCSI_IDENT_<LUN|PORT|TARGET>_<kind> lines of
- * "sg_inq --export" (NAA_REGEXT, NAA_REG, NAA_EXT, NAA_LOCAL, EUI64, T10,
- * NAME, VENDOR, RELATIVE, TARGET_PORT_GROUP, LOGICAL_UNIT_GROUP, MD5, UUID)
- * in page order, then the derived ID_WWN_WITH_EXTENSION, ID_WWN,
- * ID_WWN_VENDOR_EXTENSION, ID_SERIAL, ID_SERIAL_SHORT and ID_TARGET_PORT.
- * 'emit' is called once per property with strings valid only during the
- * call.  Returns the number of properties emitted, or -EINVAL if buf is
- * not a page 0x83. */
+ * this page: first the SCSI_IDENT_<LUN|PORT|TARGET>_<kind> lines of
+ * sg3-utils 1.46 "sg_inq --export --raw" (NAA_REGEXT, NAA_REG, NAA_EXT,
+ * NAA_LOCAL, EUI64, T10, ATA, NAME, VENDOR, RELATIVE, TARGET_PORT_GROUP,
+ * LOGICAL_UNIT_GROUP, MD5, UUID, UAS_*, SOP_ROUTING_ID) in page order, with
+ * repeats when the page repeats a kind; then, as the rules derive them,
+ * ID_TARGET_PORT, ID_WWN_WITH_EXTENSION, ID_WWN, ID_WWN_VENDOR_EXTENSION
+ * (the digits beyond ID_WWN's 16, as systemd's scsi_id sets it), ID_SERIAL
+ * and ID_SERIAL_SHORT.  ID_SERIAL fallbacks that need the standard INQUIRY
+ * or page 0x80 (vendor-specific and "S" serials) are not derived.  Known
+ * differences from sg_inq: an empty MD5 designator and a pre-SPC page body
+ * over 255 bytes emit nothing.  'emit' is called once per property with
+ * strings valid only during the call.  Returns the number of properties
+ * emitted, or -EINVAL if buf is not a page 0x83 or emit is NULL. */
 int braid_scsi_vpd83_udev_props (const uint8_t *buf, size_t len,
                                  void (*emit) (void *opaque, const char *name,
                                                const char *value),

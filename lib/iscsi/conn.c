@@ -25,6 +25,8 @@
 
 #define SEND_IOV_MAX 64
 #define RX_DIRECT_MIN 8192          /* read straight into the iovecs above this */
+#define RX_LARGE_DATAIN 65536       /* a Data-In this big switches to small probes */
+#define RX_HDR_PROBE 4096           /* read size while looking for such a header */
 #define READS_PER_SERVICE 64        /* fairness between sessions on one loop */
 
 int
@@ -105,6 +107,7 @@ conn_start (struct braid_iscsi *s)
   s->state = S_CONNECTING;
   s->rx.start = s->rx.end = 0;
   s->rx.state = RX_HDR;
+  s->rx.large_datain = 0;
   s->hdigest = s->ddigest = 0;
  out:
   if (fd >= 0)
@@ -421,6 +424,7 @@ rx_process (struct braid_iscsi *s)
         rx->skip = pad + dd;
         rx->crc = 0;
         rx->state = RX_DATAIN;
+        rx->large_datain = rx->dlen >= RX_LARGE_DATAIN;
         continue;
       }
       rx->state = RX_DATA;
@@ -523,6 +527,11 @@ conn_read (struct braid_iscsi *s)
         datain_advance (rx->task, (size_t) n);
         rx->remaining -= (uint32_t) n;
         s->last_rx_ns = braid_now_ns ();
+        /* The payload may be complete now: finish the PDU (its padding
+         * and digest, its status) without waiting for more bytes. */
+        int r = rx_process (s);
+        if (r < 0)
+          return r;
         continue;
       }
     }
@@ -535,7 +544,14 @@ conn_read (struct braid_iscsi *s)
         rx->end -= rx->start;
         rx->start = 0;
       }
-      n = recv (s->fd, rx->buf + rx->end, rx->cap - rx->end, 0);
+      /* After large Data-In PDUs, look for the next header with a small
+       * read: what follows it is read straight into the caller's buffer
+       * instead of being copied out of ours.  Small PDUs (4 KiB reads)
+       * keep the big reads that batch many PDUs per syscall. */
+      size_t want = rx->cap - rx->end;
+      if (rx->large_datain && rx->state == RX_HDR && want > RX_HDR_PROBE)
+        want = RX_HDR_PROBE;
+      n = recv (s->fd, rx->buf + rx->end, want, 0);
       if (n > 0) {
         rx->end += (size_t) n;
         int r = rx_process (s);

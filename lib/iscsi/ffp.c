@@ -218,12 +218,17 @@ waitq_append (struct braid_iscsi *s, struct braid_iscsi_task *t)
   s->nwait++;
 }
 
+/* After queuing work: outside a service call write it now; inside one,
+ * the end of the service call writes everything queued and updates the
+ * loop registration once (no POLLOUT toggling per command). */
 static void
 kick (struct braid_iscsi *s)
 {
   if (s->state == S_FFP)
     ffp_pump (s);
-  if (!s->in_service && s->sendq && s->fd >= 0 && s->state != S_CONNECTING)
+  if (s->in_service)
+    return;
+  if (s->sendq && s->fd >= 0 && s->state != S_CONNECTING)
     conn_flush (s);
   sess_update_loop (s);
 }

@@ -142,6 +142,9 @@ struct iscsi_rx {
   uint32_t remaining;               /* data bytes still to place */
   uint32_t skip;                    /* pad + digest bytes after the data */
   uint32_t crc;
+  /* Large Data-In seen lately: read small chunks while looking for a
+   * header, so the payload behind it can go straight into place. */
+  int large_datain;
 };
 
 struct braid_iscsi {

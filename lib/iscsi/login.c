@@ -386,9 +386,18 @@ login_rx (struct braid_iscsi *s, const uint8_t *bhs, const uint8_t *data,
       iscsi_kvlist_free (&kv);
       return -EAGAIN;
     }
-    sess_set_error (s, "login to %s %s failed: %s (status 0x%04x)",
-                    s->cur_portal, s->target[0] ? s->target : "(discovery)",
-                    braid_iscsi_login_status_str (status), status);
+    if (status == 0x0200 && s->chap_step == 2)
+      /* Some targets (tgtd 1.0.x) answer a wrong CHAP response with the
+       * generic initiator error rather than 0x0201. */
+      sess_set_error (s, "login to %s %s failed: authentication failed (the "
+                      "target answered our CHAP_R with status 0x0200; with "
+                      "CHAP_A=%d, check the secret and the algorithm list)",
+                      s->cur_portal, s->target[0] ? s->target : "(discovery)",
+                      s->neg.res.chap_alg);
+    else
+      sess_set_error (s, "login to %s %s failed: %s (status 0x%04x)",
+                      s->cur_portal, s->target[0] ? s->target : "(discovery)",
+                      braid_iscsi_login_status_str (status), status);
     iscsi_kvlist_free (&kv);
     /* Wrong credentials or names will not fix themselves. */
     if (cls == 2 && status != 0x0206 && status != 0x020a) {

@@ -16,7 +16,8 @@
  *   - blacklists: built-in entries appended after the user's
  *     (devnode rule, exception property rule, one device entry per
  *     product_blacklist of the hardware table), then exact duplicates and
- *     empty device entries removed, the first occurrence kept.
+ *     empty device entries removed, the first occurrence kept (except in
+ *     the protocol lists, which 0.9.4 leaves alone).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -37,14 +38,54 @@ str_eq (const char *a, const char *b)
   return (!a && !b) || (a && b && strcmp (a, b) == 0);
 }
 
-/* Fill dst's unset attributes from src. */
+static bool
+is_string_type (int kw)
+{
+  switch (mpc_keywords[kw].type)
+    {
+    case MPC_T_STR: case MPC_T_NOSLASH: case MPC_T_PARTDELIM:
+    case MPC_T_ARGC: case MPC_T_PATH: case MPC_T_PCTYPE:
+      return true;
+    default:
+      return false;
+    }
+}
+
+/* Fill dst's unset attributes from src, the way 0.9.4's merge_hwe,
+ * merge_mpe and merge_pce do: an empty string is not carried over; mode,
+ * uid and gid merge their values and their "set" flags separately - a
+ * value of 0 is taken from the older entry even when the newer one set
+ * it, and the flags only come from the older entry when the newer one
+ * sets none of the three (so an older value may be merged but not used,
+ * exactly as multipath -t shows it). */
 static int
 merge_attrs (struct mpc_attrs *dst, const struct mpc_attrs *src)
 {
+  static const int perms[] = { KW_MODE, KW_UID, KW_GID };
+  bool own_perms = dst->v[KW_MODE].set || dst->v[KW_UID].set
+                   || dst->v[KW_GID].set;
+
   for (int i = 0; i < KW__COUNT; i++)
-    if (!dst->v[i].set && src->v[i].set
-        && mpc_val_copy (&dst->v[i], &src->v[i]) < 0)
-      return -ENOMEM;
+    {
+      if (i == KW_MODE || i == KW_UID || i == KW_GID)
+        continue;
+      if (dst->v[i].set || !src->v[i].set)
+        continue;
+      if (is_string_type (i) && src->v[i].s && !src->v[i].s[0])
+        continue;
+      if (mpc_val_copy (&dst->v[i], &src->v[i]) < 0)
+        return -ENOMEM;
+    }
+  for (int i = 0; i < 3; i++)
+    {
+      struct mpc_val *d = &dst->v[perms[i]];
+      const struct mpc_val *o = &src->v[perms[i]];
+
+      if (d->n == 0 && o->n != 0)
+        d->n = o->n;
+      if (!own_perms)
+        d->set = o->set;
+    }
   return 0;
 }
 
@@ -321,6 +362,10 @@ dedup (struct mpc_blist *bl)
   for (int l = 0; l < MPC_BL__COUNT; l++)
     {
       struct mpc_vec *v = &bl->l[l];
+
+      /* 0.9.4 never merges the protocol lists */
+      if (l == MPC_BL_PROTOCOL)
+        continue;
 
       for (size_t i = 0; i < v->n; i++)
         {

@@ -37,7 +37,7 @@ enum { L_MP = 1, L_PC = 2, L_OVR = 4, L_HW = 8, L_DEF = 16 };
 
 /* How a setting's number is presented to the engine and formatted. */
 enum kind { K_STR, K_INT, K_PGP, K_FAILBACK, K_RRW, K_NPR, K_BOOL, K_YN,
-            K_NU, K_UOZ, K_DEVLOSS, K_FINDMP, K_OCT, K_RESKEY };
+            K_ONOFF, K_NU, K_UOZ, K_DEVLOSS, K_FINDMP, K_OCT, K_RESKEY };
 
 static const struct {
   unsigned char kw;
@@ -95,7 +95,8 @@ static const struct {
     { KW_MARGINAL_PATH_ERR_RECHECK_GAP_TIME, L_MAP, K_NU },
   [BRAID_MPS_MARGINAL_PATH_DOUBLE_FAILED_TIME] =
     { KW_MARGINAL_PATH_DOUBLE_FAILED_TIME, L_MAP, K_NU },
-  [BRAID_MPS_MARGINAL_PATHGROUPS] = { KW_MARGINAL_PATHGROUPS, L_DEF, K_YN },
+  [BRAID_MPS_MARGINAL_PATHGROUPS] = { KW_MARGINAL_PATHGROUPS, L_DEF,
+                                     K_ONOFF },
   [BRAID_MPS_GHOST_DELAY] = { KW_GHOST_DELAY, L_MAP, K_NU },
   [BRAID_MPS_MAX_SECTORS_KB] = { KW_MAX_SECTORS_KB, L_MAP, K_INT },
   [BRAID_MPS_QUEUE_WITHOUT_DAEMON] = { KW_QUEUE_WITHOUT_DAEMON, L_DEF, K_YN },
@@ -391,6 +392,14 @@ braid_mpconf_resolve (const struct braid_mpconf *conf,
                                            BRAID_MPCONF_SRC_FEATURES };
   }
 
+  /* marginal_path_err_sample_time: 0.9.4 raises values below 120 s */
+  {
+    struct braid_mpconf_value *m =
+      &out->v[BRAID_MPS_MARGINAL_PATH_ERR_SAMPLE_TIME];
+    if (m->num > 0 && m->num < 120)
+      m->num = 120;
+  }
+
   /* reservation key: formatted like the dump */
   {
     struct braid_mpconf_value *rk = &out->v[BRAID_MPS_RESERVATION_KEY];
@@ -444,6 +453,8 @@ braid_mpconf_setting_format (const struct braid_mpconf_settings *s, int id,
     case K_BOOL:
     case K_YN:
       return snprintf (buf, len, "%s", n ? "yes" : "no");
+    case K_ONOFF:
+      return snprintf (buf, len, "%s", n ? "on" : "off");
     case K_NU:
       return n ? snprintf (buf, len, "%lld", n) : snprintf (buf, len, "no");
     case K_UOZ:

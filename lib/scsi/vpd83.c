@@ -927,11 +927,15 @@ braid_scsi_vpd83_udev_props (const uint8_t *buf, size_t len,
   st.emit = emit;
   st.opaque = opaque;
 
-  if (end - off >= 3 && buf[off + 2] != 0)
+  if (end - off >= 3 && buf[off + 2] != 0) {
     /* Pre-SPC page (EMC Symmetrix): no designator headers, the whole page
-     * body is one binary NAA identifier of the logical unit. */
-    udev_designator (&st, 0xf, 1, BRAID_SCSI_ASSOC_LU, BRAID_SCSI_DESIG_NAA,
-                     buf + off, end - off, 0);
+     * body is one binary NAA identifier of the logical unit.  Real ones are
+     * 8 or 16 bytes; bodies longer than any designator could be are not
+     * identifiers and are ignored (sg_inq would print them all). */
+    if (end - off <= 255)
+      udev_designator (&st, 0xf, 1, BRAID_SCSI_ASSOC_LU,
+                       BRAID_SCSI_DESIG_NAA, buf + off, end - off, 0);
+  }
   else {
     while (end - off >= 4) {
       const uint8_t *d = buf + off;

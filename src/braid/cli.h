@@ -28,6 +28,7 @@ void cli_error (const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 struct cli_chap {
   char user[256], secret[256];
   char tuser[256], tsecret[256];
+  unsigned char algs[5];            /* CHAP_A preference, 0-terminated; empty: MD5 */
 };
 struct braid_iscsi;
 /* This host's initiator name: $BRAID_INITIATOR_NAME, else the InitiatorName
@@ -51,5 +52,8 @@ int cli_inquiry (struct cli_env *env, int argc, char **argv);
 
 /* cmd_multipath.c: multipath(8)-style flags (-t, -T, -ll, -l, -d, ...). */
 int cli_multipath (struct cli_env *env, int argc, char **argv);
+
+/* cmd_daemon.c */
+int cli_daemon (struct cli_env *env, int argc, char **argv);
 
 #endif

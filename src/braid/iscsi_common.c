@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -60,6 +61,36 @@ trim (char *s)
   while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'))
     *--e = 0;
   return s;
+}
+
+/* "SHA3-256,SHA256,SHA1,MD5" (open-iscsi's node.session.auth.chap_algs
+ * spelling) into CHAP_A values.  Returns 0 or -1 after printing why. */
+static int
+parse_algs (const char *where, const char *v, unsigned char *out)
+{
+  static const struct { const char *name; unsigned char a; } names[] = {
+    { "MD5", 5 }, { "SHA1", 6 }, { "SHA-1", 6 }, { "SHA256", 7 }, { "SHA-256", 7 },
+    { "SHA3-256", 8 },
+  };
+  char buf[128];
+  int n = 0;
+
+  snprintf (buf, sizeof buf, "%s", v);
+  memset (out, 0, 5);
+  for (char *save = NULL, *tok = strtok_r (buf, ", ", &save); tok;
+       tok = strtok_r (NULL, ", ", &save)) {
+    size_t i;
+    for (i = 0; i < sizeof names / sizeof names[0]; i++)
+      if (strcasecmp (tok, names[i].name) == 0)
+        break;
+    if (i == sizeof names / sizeof names[0] || n == 4) {
+      cli_error ("%s: unknown or too many CHAP algorithms \"%s\" "
+                 "(MD5, SHA1, SHA256, SHA3-256)", where, tok);
+      return -1;
+    }
+    out[n++] = names[i].a;
+  }
+  return 0;
 }
 
 /* The file holds "key = value" lines: username, password, and for mutual
@@ -117,6 +148,15 @@ load_chap_file (const char *path, struct cli_chap *chap)
       dst = chap->tuser;
     else if (!strcmp (k, "target_password") || !strcmp (k, "node.session.auth.password_in"))
       dst = chap->tsecret;
+    else if (!strcmp (k, "algorithms") || !strcmp (k, "node.session.auth.chap_algs")) {
+      char where[300];
+      snprintf (where, sizeof where, "%s:%d", path, lineno);
+      if (parse_algs (where, v, chap->algs) < 0) {
+        rc = -1;
+        break;
+      }
+      continue;
+    }
     else {
       cli_error ("%s:%d: unknown key \"%s\"", path, lineno, k);
       rc = -1;
@@ -155,6 +195,9 @@ cli_load_chap (const struct cli_env *env, struct cli_chap *chap)
     if (tp)
       snprintf (chap->tsecret, sizeof chap->tsecret, "%s", tp);
   }
+  const char *algs = getenv ("BRAID_CHAP_ALGS");
+  if (algs && !chap->algs[0] && parse_algs ("BRAID_CHAP_ALGS", algs, chap->algs) < 0)
+    return -1;
   if (!chap->user[0] != !chap->secret[0]) {
     cli_error ("CHAP needs both a user name and a secret");
     return -1;
@@ -193,6 +236,8 @@ cli_session_new (const struct cli_env *env, const struct cli_chap *chap,
     snprintf (o.bind_iface, sizeof o.bind_iface, "%s", env->iface);
   if (env->source)
     snprintf (o.bind_addr, sizeof o.bind_addr, "%s", env->source);
+  if (chap && chap->algs[0])
+    memcpy (o.chap_algs, chap->algs, sizeof o.chap_algs);
   if (braid_iscsi_set_opts (s, &o) < 0
       || braid_iscsi_set_portal (s, portal) < 0
       || (target && braid_iscsi_set_target (s, target) < 0)

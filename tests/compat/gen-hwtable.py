@@ -7,8 +7,9 @@ regenerate it (only needed when moving to another multipath-tools
 version), run the oracle with an empty configuration and feed its dump to
 this script:
 
-    tests/compat/oracle-run.sh /dev/null-dir > /tmp/empty.t
-    python3 tests/compat/gen-hwtable.py /tmp/empty.t > lib/mpconf/hwtable.c
+    mkdir /tmp/empty
+    tests/compat/oracle-run.sh /tmp/empty /tmp/oracle
+    python3 tests/compat/gen-hwtable.py /tmp/oracle/out > lib/mpconf/hwtable.c
 
 (oracle-run.sh runs `multipath -t` in a private mount namespace with an
 overlay on /etc, so the host's /etc is never touched.)

@@ -20,7 +20,10 @@ mkdir -p "$tmp/empty"
 compat_norm_out < "$tmp/o/out" > "$here/expected-default.t"
 
 if [ $# = 0 ]; then
-  set -- $(cd "$here/configs" && ls)
+  set --
+  for d in "$here"/configs/*/; do
+    set -- "$@" "$(basename "$d")"
+  done
 fi
 for name in "$@"; do
   d=$here/configs/$name

@@ -47,6 +47,19 @@ grep -q "refusing" "$TMPDIR_TEST/err" || fail "world-readable file: message"
 chmod 600 "$cf"
 run 0 "CHAP file" "$BRAID" --chap-file "$cf" inquiry "127.0.0.1:$port" "$IQN" 1
 
+# Algorithm preference: SHA3-256 first, MD5 as the fallback tgtd accepts.
+printf 'username = inituser\npassword = initsecret12\nalgorithms = SHA3-256,MD5\n' > "$cf"
+run 0 "CHAP_A preference list" "$BRAID" --chap-file "$cf" inquiry "127.0.0.1:$port" "$IQN" 1
+# tgtd 1.0.x answers CHAP_A=7 but computes SHA-1: a SHA-256-only offer fails
+# cleanly with "authentication failed" (the quirk is the target's).
+printf 'username = inituser\npassword = initsecret12\nalgorithms = SHA256\n' > "$cf"
+run 1 "SHA-256 only against tgtd" "$BRAID" --chap-file "$cf" inquiry "127.0.0.1:$port" "$IQN" 1
+grep -q "authentication failed" "$TMPDIR_TEST/err" || fail "SHA-256 only: message"
+run 1 "unknown algorithm" env BRAID_CHAP_USER=inituser BRAID_CHAP_SECRET=initsecret12 \
+  BRAID_CHAP_ALGS=MD4 "$BRAID" inquiry "127.0.0.1:$port" "$IQN" 1
+grep -q "unknown or too many CHAP algorithms" "$TMPDIR_TEST/err" || fail "unknown algorithm: message"
+printf 'username = inituser\npassword = initsecret12\n' > "$cf"
+
 # Mutual CHAP.
 tgt_chap_out 1 tgtuser tgtsecret123
 printf 'username = inituser\npassword = initsecret12\ntarget_username = tgtuser\ntarget_password = tgtsecret123\n' > "$cf"

@@ -140,6 +140,9 @@ _braid_run_cleanups ()
   _braid_cleaning=1
   set +e
   trap '' INT TERM
+  if [[ -n $_braid_sleep_pid ]]; then
+    kill "$_braid_sleep_pid" 2>/dev/null
+  fi
   if [[ $rc != 0 && $rc != 77 ]]; then
     for f in "${_braid_logs[@]}"; do
       if [[ -s $f ]]; then
@@ -196,12 +199,12 @@ export TMPDIR_TEST
 # /proc/PID/stat), so a recycled PID is never mistaken for our daemon.
 _braid_proc_start ()
 {
-  local stat
+  local stat f
   stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
   stat=${stat##*) }          # drop "pid (comm) ", comm may hold spaces
   # Remaining fields start at field 3 (state); start time is field 22.
-  set -- $stat
-  echo "${20}"
+  read -r -a f <<< "$stat"
+  echo "${f[19]}"
 }
 
 # proc_alive PID [START]: true while PID runs (a zombie counts as gone).
@@ -230,6 +233,8 @@ wait_gone ()
 }
 
 # stop_process PID START TIMEOUT_S: SIGTERM, bounded wait, then SIGKILL.
+# Give it the real process: a timeout(1) wrapper that gets SIGKILL leaves
+# its child running, so background jobs are better started bare.
 stop_process ()
 {
   proc_alive "$1" "$2" || return 0
@@ -248,6 +253,19 @@ _braid_record_daemon ()
   if [[ -n ${BRAID_TEST_DAEMONS_FILE:-} ]]; then
     echo "$*" >> "$BRAID_TEST_DAEMONS_FILE"
   fi
+}
+
+# sleep_interruptible SECS: a sleep that SIGTERM/SIGINT cut short (bash
+# runs a trap only once the foreground command ends; `wait` is the
+# exception).  The sleep holds no stdout/stderr: a stray process holding
+# meson's pipe would make meson wait for it.
+_braid_sleep_pid=
+sleep_interruptible ()
+{
+  sleep "$1" </dev/null >/dev/null 2>&1 &
+  _braid_sleep_pid=$!
+  wait "$_braid_sleep_pid" || true
+  _braid_sleep_pid=
 }
 
 # wait_for DESC TIMEOUT_S CMD...: run CMD every 0.1 s until it succeeds;
@@ -459,7 +477,8 @@ _braid_tgtd_answers ()
 # start_tgtd PORT: start tgtd in the foreground on 127.0.0.1:PORT, add
 # portals 127.0.0.2:PORT and [::1]:PORT (when IPv6 exists), wait until it
 # answers and listens.  Exports TGT_CTL (control port N, IPC socket
-# /var/run/tgtd/socket.N), TGT_PID, TGT_PORT, TGT_LOG.
+# /var/run/tgtd/socket.N), TGT_PID, TGT_PORT, TGT_LOG.  The tgt_* helpers
+# act on $TGT_CTL/$TGT_PID: a test with two tgtds saves and swaps them.
 #
 # N is PORT itself when free: PORT is reserved by pick_port, so no other
 # braid test uses that N.  tgtd takes an exclusive lock on socket.N.lock
@@ -583,9 +602,11 @@ tgt_bind_all ()
 }
 
 # Accounts are global to one tgtd; create USER once, bind it per target.
+# tgtadm cannot change a password: an existing USER keeps its first one.
 _braid_tgt_account ()
 {
-  if ! tgt --mode account --op show | grep -qx "[[:space:]]*$1"; then
+  if ! tgt --mode account --op show \
+       | awk -v u="$1" '$1 == u { f = 1 } END { exit !f }'; then
     tgt --mode account --op new --user "$1" --password "$2"
   fi
 }
@@ -632,10 +653,20 @@ tgt_portal_add ()
     || fail "tgtd is not listening on $1 after adding the portal"
 }
 
-# tgt_portal_del ADDR:PORT: remove a portal (existing connections stay).
+# tgt_portal_del ADDR:PORT: remove a portal and wait until its listener
+# is gone.  Connections already made through it stay up.
 tgt_portal_del ()
 {
+  local addr=${1%:*} port=${1##*:}
   tgt --mode portal --op delete --param portal="$1"
+  wait_for "tgtd to stop listening on $1" 10 \
+    _braid_not_listening "$TGT_PID" "$addr" "$port" \
+    || fail "tgtd still listens on $1 after deleting the portal"
+}
+
+_braid_not_listening ()
+{
+  ! pid_listens "$@"
 }
 
 # tgt_conns TID: one line "SID CID IP INITIATOR" per connection.
@@ -680,7 +711,7 @@ tgt_kill_conns ()
 start_istgt ()
 {
   requires istgt ss timeout
-  local port=$1 ctl=$2 chap=0 user= secret= tuser= tsecret= digest=0
+  local port=$1 ctl=$2 chap=0 user='' secret='' tuser='' tsecret='' digest=0
   local dir conf auth method usedigest pid start node=iqn.2026-11.dev.braid.istgt
   shift 2
   while (( $# )); do

@@ -374,6 +374,54 @@ test_read_datain (void **state)
   assert_int_equal (buf[16383], 'b');
 }
 
+
+/* A large Data-In whose payload arrives after its header, in pieces: the
+ * payload goes straight into the caller's buffer (the direct-read path),
+ * and the command completes as soon as its last byte is in, even when
+ * nothing else ever follows on the socket (queue depth 1). */
+static void
+test_read_datain_split (void **state)
+{
+  struct fx *f = *state;
+  uint8_t bhs[48];
+  uint32_t dlen, len = 200000;
+  uint8_t *buf = calloc (1, len), *payload = malloc (len);
+  struct done d = { 0 };
+
+  login (f, 8192, 16);
+  submit (f, BRAID_DIR_READ, buf, len, &d);
+  pump (f);
+  assert_true (peer_get (&f->peer, bhs, NULL, &dlen));
+  for (uint32_t i = 0; i < len; i++)
+    payload[i] = (uint8_t) (i * 31 + 7);
+  uint8_t h[48] = { 0 };
+  h[0] = OP_DATA_IN;
+  h[1] = 0x81;
+  memcpy (h + 16, bhs + 16, 4);
+  wr32 (h + 20, 0xffffffff);
+  peer_sn (&f->peer, h, 1);
+  h[5] = (uint8_t) (len >> 16);
+  h[6] = (uint8_t) (len >> 8);
+  h[7] = (uint8_t) len;
+  /* header and a few bytes, then the rest in two pieces */
+  assert_int_equal (write (f->peer.fd, h, 48), 48);
+  assert_int_equal (write (f->peer.fd, payload, 100), 100);
+  pump (f);
+  assert_int_equal (d.n, 0);
+  assert_int_equal (write (f->peer.fd, payload + 100, 50000), 50000);
+  pump (f);
+  assert_int_equal (d.n, 0);
+  assert_int_equal (write (f->peer.fd, payload + 50100, len - 50100),
+                    (ssize_t) (len - 50100));
+  pump (f);
+  assert_int_equal (d.n, 1);
+  assert_int_equal (d.status, BRAID_STATUS_GOOD);
+  assert_int_equal (d.r.data_transferred, len);
+  assert_memory_equal (buf, payload, len);
+  free (buf);
+  free (payload);
+}
+
 static void
 test_write_immediate_r2t (void **state)
 {
@@ -945,6 +993,7 @@ main (void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown (test_login_rounds, setup, teardown),
     cmocka_unit_test_setup_teardown (test_read_datain, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_read_datain_split, setup, teardown),
     cmocka_unit_test_setup_teardown (test_write_immediate_r2t, setup, teardown),
     cmocka_unit_test_setup_teardown (test_window_queues, setup, teardown),
     cmocka_unit_test_setup_teardown (test_sense_and_residual, setup, teardown),

@@ -1,0 +1,439 @@
+/* engine.c: the engine object, its nodes (sessions) and its tick.
+ *
+ * A node is one iSCSI session to one target through one portal.  Its
+ * session is configured for fast failure detection (NOP-Out pings every
+ * opts.nop_interval_ms) and reinstates itself after failures; the engine
+ * only reacts to its events: a failed connection takes every path of the
+ * node down at once (I/O moves to other paths without waiting for a
+ * checker), a new login triggers a recheck and a fresh LUN scan.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/internal.h"
+
+void
+braid_mp_opts_init (struct braid_mp_opts *o)
+{
+  memset (o, 0, sizeof *o);
+  o->size = sizeof *o;
+  o->write_quiesce_ms = 10000;
+  o->nop_interval_ms = 500;
+  o->nop_timeout_ms = 1000;
+}
+
+void
+mp_set_error (struct braid_mp *mp, const char *fmt, ...)
+{
+  char tmp[sizeof mp->err];
+  va_list ap;
+  va_start (ap, fmt);
+  vsnprintf (tmp, sizeof tmp, fmt, ap);
+  va_end (ap);
+  memcpy (mp->err, tmp, sizeof tmp);
+}
+
+const char *
+braid_mp_get_error (const struct braid_mp *mp)
+{
+  return mp->err;
+}
+
+void
+mp_event (struct braid_mp *mp, int ev, struct braid_mp_map *m,
+          struct braid_mp_path *p)
+{
+  if (mp->ev_fn)
+    mp->ev_fn (mp->ev_opaque, ev, m, p);
+}
+
+void
+braid_mp_set_event_fn (struct braid_mp *mp, braid_mp_event_fn fn, void *opaque)
+{
+  mp->ev_fn = fn;
+  mp->ev_opaque = opaque;
+}
+
+static void
+on_tick (struct braid_loop *loop, struct braid_timer *t, void *opaque)
+{
+  struct braid_mp *mp = opaque;
+  uint64_t now = braid_now_ns ();
+  (void) loop;
+
+  for (size_t i = 0; i < mp->npaths; i++) {
+    struct braid_mp_path *p = mp->paths[i];
+    if (p->probe == PR_DONE && mp_chk_tick (&p->timer))
+      check_path (p);
+  }
+  for (size_t i = 0; i < mp->nmaps; i++)
+    map_tick (mp->maps[i], now);
+  braid_timer_arm_ms (t, 1000);
+}
+
+struct braid_mp *
+braid_mp_new (struct braid_loop *loop, const struct braid_mp_opts *o)
+{
+  struct braid_mp *mp = calloc (1, sizeof *mp);
+  if (!mp)
+    return NULL;
+  braid_mp_opts_init (&mp->opts);
+  memcpy (&mp->opts, o, o->size < sizeof mp->opts ? o->size : sizeof mp->opts);
+  mp->opts.size = sizeof mp->opts;
+  mp->loop = loop;
+  snprintf (mp->initiator, sizeof mp->initiator, "%s",
+            o->initiator_name ? o->initiator_name : "iqn.2026-11.dev.braid:initiator");
+  mp->log.fn = o->log_fn;
+  mp->log.opaque = o->log_opaque;
+  mp->log.level = o->log_level;
+  if (o->wwids_file) {
+    snprintf (mp->wwids_path, sizeof mp->wwids_path, "%s", o->wwids_file);
+    mp->wwids = braid_wwids_new (mp->wwids_path);
+  }
+  if (o->bindings_file)
+    snprintf (mp->bindings_path, sizeof mp->bindings_path, "%s", o->bindings_file);
+  mp->opts.wwids_file = mp->opts.bindings_file = NULL;
+  mp->opts.initiator_name = NULL;
+  mp->tick = braid_timer_new (loop, on_tick, mp);
+  if (!mp->tick) {
+    free (mp);
+    return NULL;
+  }
+  braid_timer_arm_ms (mp->tick, 1000);
+  return mp;
+}
+
+int
+braid_mp_set_config (struct braid_mp *mp, struct braid_mpconf *conf)
+{
+  struct braid_mpconf *old = mp->conf;
+  mp->conf = conf;
+  for (size_t i = 0; i < mp->nmaps; i++) {
+    map_resolve (mp->maps[i]);
+    map_regroup (mp->maps[i]);
+  }
+  braid_mpconf_free (old);
+  return 0;
+}
+
+static struct mp_node *
+node_find (struct braid_mp *mp, const char *portal, const char *target)
+{
+  for (struct mp_node *n = mp->nodes; n; n = n->next)
+    if (strcmp (n->portal, portal) == 0 && strcmp (n->target, target) == 0)
+      return n;
+  return NULL;
+}
+
+static void
+node_event (struct braid_iscsi *s, int ev, void *data, void *opaque)
+{
+  struct mp_node *n = opaque;
+  (void) s;
+
+  switch (ev) {
+  case BRAID_ISCSI_EV_LOGGED_IN:
+    n->state = NODE_UP;
+    BRAID_LOG (&n->mp->log, BRAID_LOG_NOTICE, "%s %s: session up", n->portal, n->target);
+    /* Recheck every path of the node now, and look for new LUNs. */
+    for (size_t i = 0; i < n->mp->npaths; i++) {
+      struct braid_mp_path *p = n->mp->paths[i];
+      if (p->node == n) {
+        p->timer.tick = 0;
+        if (p->probe == PR_FAILED)
+          probe_path (p);
+      }
+    }
+    probe_node_luns (n);
+    mp_event (n->mp, BRAID_MP_EV_NODE_STATE, NULL, NULL);
+    break;
+  case BRAID_ISCSI_EV_CONN_FAILED:
+  case BRAID_ISCSI_EV_GAVE_UP:
+    if (n->state == NODE_GONE)
+      break;
+    n->state = NODE_DOWN;
+    BRAID_LOG (&n->mp->log, BRAID_LOG_WARNING, "%s %s: session down: %s",
+               n->portal, n->target, data ? (const char *) data : "");
+    for (size_t i = 0; i < n->mp->npaths; i++)
+      if (n->mp->paths[i]->node == n)
+        path_session_down (n->mp->paths[i]);
+    mp_event (n->mp, BRAID_MP_EV_NODE_STATE, NULL, NULL);
+    break;
+  default:
+    break;
+  }
+}
+
+static void
+node_log (void *opaque, int level, const char *msg)
+{
+  struct mp_node *n = opaque;
+  if (n->mp->log.fn)
+    n->mp->log.fn (n->mp->log.opaque, level, msg);
+}
+
+static void
+node_connected (struct braid_iscsi *s, int status, void *data, void *opaque)
+{
+  struct mp_node *n = opaque;
+  (void) data;
+  if (status != BRAID_STATUS_GOOD) {
+    mp_set_error (n->mp, "%s", braid_iscsi_get_error (s));
+    n->state = NODE_DOWN;
+    if (n->first_cb) {
+      braid_mp_cb cb = n->first_cb;
+      n->first_cb = NULL;
+      cb (n->first_opaque, BRAID_STATUS_ERROR);
+    }
+  }
+  /* success: node_event(LOGGED_IN) already started the LUN scan; the
+   * first callback runs when it is done (probe.c). */
+}
+
+int
+braid_mp_add_node (struct braid_mp *mp, const struct braid_mp_node_spec *spec,
+                   braid_mp_cb cb, void *opaque)
+{
+  if (!spec->portal || !spec->target) {
+    mp_set_error (mp, "a node needs a portal and a target");
+    return -EINVAL;
+  }
+  if (node_find (mp, spec->portal, spec->target)) {
+    mp_set_error (mp, "already logged in to %s through %s", spec->target, spec->portal);
+    return -EEXIST;
+  }
+  struct mp_node *n = calloc (1, sizeof *n);
+  if (!n)
+    return -ENOMEM;
+  n->mp = mp;
+  snprintf (n->portal, sizeof n->portal, "%s", spec->portal);
+  snprintf (n->target, sizeof n->target, "%s", spec->target);
+  snprintf (n->tag, sizeof n->tag, "%s", spec->tag ? spec->tag : "");
+  n->enroll = spec->enroll;
+  n->host = mp->next_host++;
+  n->state = NODE_LOGIN;
+  n->first_cb = cb;
+  n->first_opaque = opaque;
+  n->sess = braid_iscsi_new (mp->initiator);
+  if (!n->sess) {
+    free (n);
+    return -ENOMEM;
+  }
+  struct braid_iscsi_opts o;
+  braid_iscsi_opts_init (&o);
+  o.nop_interval_ms = mp->opts.nop_interval_ms;
+  o.nop_timeout_ms = mp->opts.nop_timeout_ms;
+  /* A path that cannot carry I/O is the multipath layer's business: no
+   * queueing in the session, quick reconnect attempts. */
+  o.queue_while_down = 0;
+  o.reconnect = 1;
+  o.reconnect_min_ms = 250;
+  o.reconnect_max_ms = 5000;
+  o.default_time2wait = 0;
+  o.connect_timeout_ms = 5000;
+  o.tcp_user_timeout_ms = mp->opts.nop_interval_ms + mp->opts.nop_timeout_ms;
+  if (spec->iface)
+    snprintf (o.bind_iface, sizeof o.bind_iface, "%s", spec->iface);
+  if (spec->source)
+    snprintf (o.bind_addr, sizeof o.bind_addr, "%s", spec->source);
+  /* A stable ISID per node, so reinstatement after a failure replaces the
+   * old session on the target: random type, qualifier = host number. */
+  uint8_t isid[6] = { 0x80, 0xb7, 0xa1, 0xd0, (uint8_t) (n->host >> 8), (uint8_t) n->host };
+  int r = braid_iscsi_set_opts (n->sess, &o);
+  if (!r)
+    r = braid_iscsi_set_portal (n->sess, spec->portal);
+  if (!r)
+    r = braid_iscsi_set_target (n->sess, spec->target);
+  if (!r)
+    r = braid_iscsi_set_isid (n->sess, isid);
+  if (!r && spec->chap_user)
+    r = braid_iscsi_set_chap (n->sess, spec->chap_user, spec->chap_secret,
+                              strlen (spec->chap_secret));
+  if (!r && spec->chap_target_user)
+    r = braid_iscsi_set_target_chap (n->sess, spec->chap_target_user,
+                                     spec->chap_target_secret,
+                                     strlen (spec->chap_target_secret));
+  if (r < 0) {
+    mp_set_error (mp, "%s", braid_iscsi_get_error (n->sess));
+    braid_iscsi_free (n->sess);
+    free (n);
+    return r;
+  }
+  braid_iscsi_set_event_cb (n->sess, node_event, n);
+  braid_iscsi_set_log_fn (n->sess, node_log, n, mp->log.level);
+  braid_iscsi_attach (n->sess, mp->loop);
+  r = braid_iscsi_connect_async (n->sess, node_connected, n);
+  if (r < 0) {
+    mp_set_error (mp, "%s", braid_iscsi_get_error (n->sess));
+    braid_iscsi_detach (n->sess);
+    braid_iscsi_free (n->sess);
+    free (n);
+    return r;
+  }
+  n->next = mp->nodes;
+  mp->nodes = n;
+  return 0;
+}
+
+/* Free a path object, once nothing refers to it. */
+void
+mp_path_release (struct braid_mp_path *p)
+{
+  struct braid_mp *mp = p->mp;
+  for (size_t i = 0; i < mp->npaths; i++)
+    if (mp->paths[i] == p) {
+      memmove (mp->paths + i, mp->paths + i + 1, (mp->npaths - i - 1) * sizeof *mp->paths);
+      mp->npaths--;
+      break;
+    }
+  free (p->props);
+  free (p);
+}
+
+static void
+node_free (struct braid_mp *mp, struct mp_node *n)
+{
+  struct mp_node **pp = &mp->nodes;
+  while (*pp && *pp != n)
+    pp = &(*pp)->next;
+  if (*pp)
+    *pp = n->next;
+  n->state = NODE_GONE;
+  /* Paths first: their I/O moves to other paths or queues. */
+  for (size_t i = mp->npaths; i-- > 0; ) {
+    struct braid_mp_path *p = mp->paths[i];
+    if (p->node != n)
+      continue;
+    if (p->map)
+      map_remove_path (p->map, p);
+    p->node = NULL;
+    mp_path_release (p);
+  }
+  braid_iscsi_detach (n->sess);
+  braid_iscsi_free (n->sess);
+  free (n);
+}
+
+static void
+node_free_deferred (struct braid_loop *loop, void *opaque)
+{
+  struct mp_node *n = opaque;
+  (void) loop;
+  node_free (n->mp, n);
+}
+
+static void
+node_logged_out (struct braid_iscsi *s, int status, void *data, void *opaque)
+{
+  struct mp_node *n = opaque;
+  (void) s;
+  (void) status;
+  (void) data;
+  /* A session may not be freed from inside its own callback: do it on the
+   * next loop iteration. */
+  n->draining = 2;
+  braid_loop_defer (n->mp->loop, node_free_deferred, n);
+}
+
+int
+braid_mp_remove_node (struct braid_mp *mp, const char *portal, const char *target)
+{
+  struct mp_node *n = node_find (mp, portal, target);
+  if (!n) {
+    mp_set_error (mp, "no session to %s through %s", target, portal);
+    return -ENOENT;
+  }
+  /* Take the paths out of their maps (I/O goes elsewhere), then log out. */
+  for (size_t i = 0; i < mp->npaths; i++) {
+    struct braid_mp_path *p = mp->paths[i];
+    if (p->node == n && p->map)
+      map_remove_path (p->map, p);
+  }
+  n->draining = 1;
+  if (braid_iscsi_is_logged_in (n->sess)
+      && braid_iscsi_queue_length (n->sess) == 0
+      && braid_iscsi_logout_async (n->sess, node_logged_out, n) == 0)
+    return 0;
+  node_free (mp, n);
+  return 0;
+}
+
+void
+braid_mp_free (struct braid_mp *mp)
+{
+  if (!mp)
+    return;
+  while (mp->nodes)
+    node_free (mp, mp->nodes);
+  while (mp->nmaps)
+    map_free (mp->maps[mp->nmaps - 1]);
+  free (mp->maps);
+  free (mp->paths);
+  braid_timer_free (mp->tick);
+  io_free_cache (mp);
+  braid_wwids_free (mp->wwids);
+  braid_bindings_free (mp->bindings);
+  braid_mpconf_free (mp->conf);
+  free (mp);
+}
+
+const char *
+braid_mp_chk_name (int chk)
+{
+  switch (chk) {
+  case BRAID_CHK_UP: return "ready";
+  case BRAID_CHK_DOWN: return "faulty";
+  case BRAID_CHK_SHAKY: return "shaky";
+  case BRAID_CHK_GHOST: return "ghost";
+  case BRAID_CHK_PENDING: return "i/o pending";
+  case BRAID_CHK_TIMEOUT: return "i/o timeout";
+  case BRAID_CHK_DELAYED: return "delayed";
+  default: return "undef";
+  }
+}
+
+static int
+wwid_from_name (const char *name, const char **wwid)
+{
+  const char *p = name;
+  if (strncmp (p, "/dev/", 5) == 0)
+    p += 5;
+  if (strncmp (p, "disk/by-id/scsi-", 16) == 0) {
+    *wwid = p + 16;
+    return 1;
+  }
+  *wwid = p;
+  return 0;
+}
+
+struct braid_mp_map *
+braid_mp_find_map (struct braid_mp *mp, const char *name)
+{
+  const char *w;
+  int byid = wwid_from_name (name, &w);
+  for (size_t i = 0; i < mp->nmaps; i++) {
+    struct braid_mp_map *m = mp->maps[i];
+    if (strcmp (m->wwid, w) == 0 || (!byid && strcmp (m->name, w) == 0))
+      return m;
+  }
+  return NULL;
+}
+
+struct braid_mp_path *
+braid_mp_find_path (struct braid_mp *mp, const char *name)
+{
+  for (size_t i = 0; i < mp->npaths; i++) {
+    struct braid_mp_path *p = mp->paths[i];
+    if (strcmp (p->name, name) == 0 || strcmp (p->hcil, name) == 0)
+      return p;
+  }
+  return NULL;
+}
+
+const char *braid_mp_map_name (const struct braid_mp_map *m) { return m->name; }
+const char *braid_mp_map_wwid (const struct braid_mp_map *m) { return m->wwid; }
+uint64_t braid_mp_map_size (const struct braid_mp_map *m) { return m->size; }
+uint32_t braid_mp_map_block_size (const struct braid_mp_map *m) { return m->block_size; }

@@ -1,0 +1,520 @@
+/* map.c: maps: which paths form them, how they are grouped, which group
+ * carries I/O, and what happens when paths come and go.
+ *
+ * Settings come from the configuration's resolver for the map's first
+ * path (multipaths > overrides > devices > defaults > built-in).  Groups
+ * and the best group follow multipath-tools (lib/mpath); the selector
+ * chooses among the usable paths of the current group.  When the current
+ * group runs out of usable paths the best other group takes over at once
+ * (dm-multipath does the same in the kernel); failback to a better group
+ * follows the failback setting.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/internal.h"
+
+static const char *const *
+props_vector (struct braid_mp_path *p, char **store, const char **vec, size_t cap)
+{
+  size_t n = 0;
+  *store = p->props ? strdup (p->props) : NULL;
+  for (char *save = NULL, *l = *store ? strtok_r (*store, "\n", &save) : NULL;
+       l && n + 1 < cap; l = strtok_r (NULL, "\n", &save))
+    vec[n++] = l;
+  vec[n] = NULL;
+  return vec;
+}
+
+static void
+path_id (struct braid_mp_path *p, struct braid_mpconf_path_id *id,
+         char **store, const char **vec, size_t cap)
+{
+  memset (id, 0, sizeof *id);
+  id->vendor = p->vendor;
+  id->product = p->product;
+  id->revision = p->revision;
+  id->wwid = p->wwid;
+  id->protocol = "scsi:iscsi";
+  id->devnode = p->name;
+  id->properties = props_vector (p, store, vec, cap);
+  id->flags = BRAID_MPCONF_PATH_BRAID;
+  id->tpgs = p->tpgs;
+}
+
+int
+map_usable_paths (const struct braid_mp_map *m)
+{
+  int n = 0;
+  for (size_t i = 0; i < m->npaths; i++)
+    if (mp_state_usable (m->paths[i]->chk) && m->paths[i]->map_state != MP_MAP_FAILED)
+      n++;
+  return n;
+}
+
+/* Priority of a path with the map's prioritizer. */
+static int
+path_prio (struct braid_mp_map *m, struct braid_mp_path *p)
+{
+  if (!strcmp (m->prio_name, "alua")) {
+    if (p->alua_state < 0)
+      return MP_PRIO_UNDEF;
+    return mp_prio_alua (p->alua_state, p->alua_pref > 0, 0);
+  }
+  return mp_prio_const ();
+}
+
+static void
+refresh_views (struct braid_mp_map *m)
+{
+  for (size_t i = 0; i < m->npaths; i++) {
+    struct braid_mp_path *p = m->paths[i];
+    p->prio = path_prio (m, p);
+    m->views[i] = (struct mp_path_view) {
+      .state = p->map_state == MP_MAP_FAILED && mp_state_usable (p->chk)
+               ? MP_STATE_DOWN : p->chk,
+      .prio = p->prio, .marginal = 0, .serial = p->serial,
+      .node_name = p->node ? p->node->target : "", .tpg = p->tpg,
+    };
+  }
+}
+
+/* Which paths the selector may use: usable ones of the current group. */
+static void
+refresh_sel (struct braid_mp_map *m)
+{
+  for (size_t i = 0; i < m->npaths; i++)
+    m->sel[i].usable = 0;
+  if (m->cur_pg < 1 || (size_t) m->cur_pg > m->pg.ngroups)
+    return;
+  const struct mp_pgroup *g = &m->pg.groups[m->cur_pg - 1];
+  for (size_t k = 0; k < g->npaths; k++) {
+    size_t i = g->paths[k];
+    struct braid_mp_path *p = m->paths[i];
+    m->sel[i].usable = mp_state_usable (p->chk) && p->map_state != MP_MAP_FAILED;
+    unsigned rq = (unsigned) m->set.v[BRAID_MPS_RR_MIN_IO_RQ].num;
+    m->sel[i].repeat = rq ? rq : 1;
+  }
+}
+
+static int
+group_usable (const struct braid_mp_map *m, int g)
+{
+  if (g < 1 || (size_t) g > m->pg.ngroups)
+    return 0;
+  const struct mp_pgroup *pg = &m->pg.groups[g - 1];
+  for (size_t k = 0; k < pg->npaths; k++) {
+    struct braid_mp_path *p = m->paths[pg->paths[k]];
+    if (mp_state_usable (p->chk) && p->map_state != MP_MAP_FAILED)
+      return 1;
+  }
+  return 0;
+}
+
+/* The kernel's behaviour when the current group has no usable path left:
+ * move to the best group that has one. */
+static void
+ensure_usable_group (struct braid_mp_map *m)
+{
+  if (group_usable (m, m->cur_pg))
+    return;
+  int best = mp_select_group (&m->pg, m->views);
+  if (best != m->cur_pg && group_usable (m, best)) {
+    BRAID_LOG (&m->mp->log, BRAID_LOG_NOTICE, "%s: switching to path group %d "
+               "(group %d has no usable path)", m->name, best, m->cur_pg);
+    m->cur_pg = best;
+    m->switch_grp++;
+  }
+}
+
+void
+map_regroup (struct braid_mp_map *m)
+{
+  refresh_views (m);
+  mp_pgroups_free (&m->pg);
+  int marginal = (int) m->set.v[BRAID_MPS_MARGINAL_PATHGROUPS].num;
+  if (mp_group_paths (m->pgpolicy, m->views, m->npaths, marginal, &m->pg) < 0)
+    memset (&m->pg, 0, sizeof m->pg);
+  m->cur_pg = m->pg.ngroups ? mp_select_group (&m->pg, m->views) : 0;
+  m->map_loads++;
+  refresh_sel (m);
+}
+
+/* (Re)read the map's settings from the configuration. */
+void
+map_resolve (struct braid_mp_map *m)
+{
+  struct braid_mp *mp = m->mp;
+  char *store = NULL;
+  const char *vec[64];
+  struct braid_mpconf_path_id id;
+
+  if (!m->npaths || !mp->conf)
+    return;
+  path_id (m->paths[0], &id, &store, vec, 64);
+  braid_mpconf_resolve (mp->conf, &id, &m->set);
+  free (store);
+  m->pgpolicy = (int) m->set.v[BRAID_MPS_PATH_GROUPING_POLICY].num;
+  if (m->pgpolicy < MP_PGP_FAILOVER || m->pgpolicy > MP_PGP_GROUP_BY_TPG)
+    m->pgpolicy = MP_PGP_FAILOVER;
+  const char *sel = m->set.v[BRAID_MPS_PATH_SELECTOR].str;
+  if (!sel || !*sel)
+    sel = "service-time 0";
+  if (strcmp (sel, m->selector_spec) != 0) {
+    char err[128];
+    struct mp_selector *ns = mp_selector_new (sel, err, sizeof err);
+    if (!ns) {
+      BRAID_LOG (&mp->log, BRAID_LOG_WARNING, "%s: path_selector \"%s\": %s; "
+                 "using service-time", m->name, sel, err);
+      ns = mp_selector_new ("service-time 0", err, sizeof err);
+      sel = "service-time 0";
+    }
+    mp_selector_free (m->selector);
+    m->selector = ns;
+    snprintf (m->selector_spec, sizeof m->selector_spec, "%s", sel);
+    for (size_t i = 0; i < m->npaths; i++) {
+      uint32_t f = m->sel[i].in_flight;
+      uint64_t b = m->sel[i].in_flight_bytes;
+      mp_sel_path_init (&m->sel[i]);
+      m->sel[i].in_flight = f;
+      m->sel[i].in_flight_bytes = b;
+    }
+  }
+  const char *chk = m->set.v[BRAID_MPS_PATH_CHECKER].str;
+  snprintf (m->checker, sizeof m->checker, "%s",
+            chk && (!strcmp (chk, "readsector0") || !strcmp (chk, "none")) ? chk : "tur");
+  const char *prio = m->set.v[BRAID_MPS_PRIO].str;
+  snprintf (m->prio_name, sizeof m->prio_name, "%s", prio && !strcmp (prio, "alua") ? "alua" : "const");
+  long long pi = m->set.v[BRAID_MPS_POLLING_INTERVAL].num;
+  long long maxpi = m->set.v[BRAID_MPS_MAX_POLLING_INTERVAL].num;
+  m->polling_interval = pi > 0 ? (unsigned) pi : 5;
+  m->max_polling_interval = maxpi > 0 ? (unsigned) maxpi : 4 * m->polling_interval;
+  long long ct = m->set.v[BRAID_MPS_CHECKER_TIMEOUT].num;
+  m->checker_timeout = ct > 0 ? (unsigned) ct : 30;
+  int fb = (int) m->set.v[BRAID_MPS_FAILBACK].num;
+  if (fb != m->fb.mode)
+    mp_failback_init (&m->fb, fb);
+  int npr = (int) m->set.v[BRAID_MPS_NO_PATH_RETRY].num;
+  mp_noqueue_set_policy (&m->nq, npr, m->polling_interval, braid_now_ns ());
+}
+
+static struct braid_mp_map *
+map_new (struct braid_mp *mp, struct braid_mp_path *p)
+{
+  struct braid_mp_map *m = calloc (1, sizeof *m);
+  struct braid_mp_map **nm = realloc (mp->maps, (mp->nmaps + 1) * sizeof *nm);
+  if (!m || !nm) {
+    free (m);
+    return NULL;
+  }
+  mp->maps = nm;
+  mp->maps[mp->nmaps++] = m;
+  m->mp = mp;
+  snprintf (m->wwid, sizeof m->wwid, "%s", p->wwid);
+  snprintf (m->name, sizeof m->name, "%s", p->wwid);
+  m->fb.mode = 0x7fffffff;          /* forces init in map_resolve */
+  mp_noqueue_init (&m->nq, MP_NPR_FAIL, 5, 0, 0, braid_now_ns ());
+  return m;
+}
+
+/* Name the map: multipaths alias, else user_friendly_names + bindings,
+ * else the WWID. */
+static void
+map_name (struct braid_mp_map *m)
+{
+  struct braid_mp *mp = m->mp;
+  const char *alias = m->set.v[BRAID_MPS_ALIAS].str;
+
+  if (alias && *alias) {
+    snprintf (m->name, sizeof m->name, "%s", alias);
+    return;
+  }
+  if (m->set.v[BRAID_MPS_USER_FRIENDLY_NAMES].num && mp->bindings_path[0]) {
+    if (!mp->bindings) {
+      mp->bindings = braid_bindings_new (mp->bindings_path);
+      if (mp->bindings)
+        braid_bindings_load (mp->bindings, NULL, 0, 0);
+    }
+    const char *prefix = m->set.v[BRAID_MPS_ALIAS_PREFIX].str;
+    char got[128];
+    if (mp->bindings
+        && braid_bindings_get_alias (mp->bindings, m->wwid, NULL,
+                                     prefix ? prefix : "mpath", NULL, NULL,
+                                     got, sizeof got) >= 0) {
+      snprintf (m->name, sizeof m->name, "%s", got);
+      return;
+    }
+  }
+  snprintf (m->name, sizeof m->name, "%s", m->wwid);
+}
+
+void
+map_add_path (struct braid_mp *mp, struct braid_mp_path *p)
+{
+  char why[256] = "";
+  char *store = NULL;
+  const char *vec[64];
+  struct braid_mpconf_path_id id;
+
+  if (p->map)
+    return;
+  if (mp->conf) {
+    path_id (p, &id, &store, vec, 64);
+    int bl = braid_mpconf_blacklisted (mp->conf, &id, why, sizeof why);
+    free (store);
+    if (bl > 0) {
+      BRAID_LOG (&mp->log, BRAID_LOG_NOTICE, "%s: blacklisted (%s)", p->name, why);
+      return;
+    }
+  }
+  struct braid_mp_map *m = braid_mp_find_map (mp, p->wwid);
+  int fresh = 0;
+  if (!m) {
+    /* find_multipaths "strict": only WWIDs already in the wwids file. */
+    struct braid_mpconf_settings s;
+    if (mp->conf) {
+      path_id (p, &id, &store, vec, 64);
+      braid_mpconf_resolve (mp->conf, &id, &s);
+      free (store);
+      int known = mp->wwids && braid_wwids_check (mp->wwids, p->wwid) == 1;
+      if (!known && p->node && p->node->enroll && mp->wwids
+          && braid_wwids_add (mp->wwids, p->wwid) >= 0) {
+        BRAID_LOG (&mp->log, BRAID_LOG_NOTICE, "%s: WWID %s added to the wwids "
+                   "file (explicit login)", p->name, p->wwid);
+        known = 1;
+      }
+      if (s.v[BRAID_MPS_FIND_MULTIPATHS].num == BRAID_MPCONF_FIND_STRICT && !known) {
+        BRAID_LOG (&mp->log, BRAID_LOG_NOTICE, "%s: WWID %s not in the wwids "
+                   "file (find_multipaths strict)", p->name, p->wwid);
+        return;
+      }
+    }
+    m = map_new (mp, p);
+    if (!m)
+      return;
+    fresh = 1;
+  }
+  struct braid_mp_path **np = realloc (m->paths, (m->npaths + 1) * sizeof *np);
+  struct mp_sel_path *ns = realloc (m->sel, (m->npaths + 1) * sizeof *ns);
+  struct mp_path_view *nv = realloc (m->views, (m->npaths + 1) * sizeof *nv);
+  if (np)
+    m->paths = np;
+  if (ns)
+    m->sel = ns;
+  if (nv)
+    m->views = nv;
+  if (!np || !ns || !nv)
+    return;
+  m->paths[m->npaths] = p;
+  mp_sel_path_init (&m->sel[m->npaths]);
+  m->npaths++;
+  p->map = m;
+  p->map_state = MP_MAP_ACTIVE;
+  if (fresh) {
+    map_resolve (m);
+    map_name (m);
+    m->size = p->blocks * p->block_size;
+    m->block_size = p->block_size;
+    if (mp->wwids)
+      braid_wwids_add (mp->wwids, m->wwid);
+  }
+  mp_chk_timer_init (&p->timer, m->polling_interval);
+  map_regroup (m);
+  mp_noqueue_on_paths (&m->nq, (unsigned) map_usable_paths (m), 0, braid_now_ns ());
+  BRAID_LOG (&mp->log, BRAID_LOG_NOTICE, "%s: added path %s (%s)", m->name,
+             p->name, p->hcil);
+  if (!m->announced) {
+    m->announced = 1;
+    mp_event (mp, BRAID_MP_EV_MAP_ADDED, m, NULL);
+  }
+  else
+    mp_event (mp, BRAID_MP_EV_PATH_STATE, m, p);
+  io_dispatch_queue (m);
+}
+
+void
+map_remove_path (struct braid_mp_map *m, struct braid_mp_path *p)
+{
+  size_t i;
+  for (i = 0; i < m->npaths && m->paths[i] != p; i++)
+    ;
+  if (i == m->npaths)
+    return;
+  /* Its in-flight I/O completes through the session; mark it failed so
+   * nothing new goes there, and requeue what comes back. */
+  p->map_state = MP_MAP_FAILED;
+  memmove (m->paths + i, m->paths + i + 1, (m->npaths - i - 1) * sizeof *m->paths);
+  memmove (m->sel + i, m->sel + i + 1, (m->npaths - i - 1) * sizeof *m->sel);
+  m->npaths--;
+  p->map = NULL;
+  BRAID_LOG (&m->mp->log, BRAID_LOG_NOTICE, "%s: removed path %s", m->name, p->name);
+  map_regroup (m);
+  mp_noqueue_on_paths (&m->nq, (unsigned) map_usable_paths (m), 0, braid_now_ns ());
+  mp_event (m->mp, BRAID_MP_EV_PATH_STATE, m, NULL);
+}
+
+/* A path's checker state or map state changed. */
+void
+map_path_state (struct braid_mp_map *m, struct braid_mp_path *p, int new_chk,
+                int prev_chk)
+{
+  uint64_t now = braid_now_ns ();
+  size_t idx = 0;
+  for (idx = 0; idx < m->npaths && m->paths[idx] != p; idx++)
+    ;
+  refresh_views (m);
+  for (size_t g = 0; g < m->pg.ngroups; g++)
+    mp_pgroup_update (&m->pg.groups[g], m->views);
+  int usable = mp_state_usable (new_chk) && p->map_state != MP_MAP_FAILED;
+  if (!usable) {
+    m->path_faults += mp_state_usable (prev_chk);
+    mp_failback_path_failed (&m->fb);
+    ensure_usable_group (m);
+  }
+  else {
+    if (!group_usable (m, m->cur_pg))
+      ensure_usable_group (m);
+    if (idx < m->npaths) {
+      struct mp_check_event ev = { .path = idx, .prev_state = prev_chk,
+                                   .prio_changed = 0, .cur_pg = m->cur_pg,
+                                   .pgpolicy = m->pgpolicy };
+      struct mp_fb_decision d = { 0 };
+      if (mp_failback_after_check (&m->fb, &m->pg, m->views, m->npaths, &ev, &d) == 0) {
+        if (d.reload)
+          map_regroup (m);
+        else if (d.switch_to > 0 && d.switch_to != m->cur_pg) {
+          BRAID_LOG (&m->mp->log, BRAID_LOG_NOTICE, "%s: failback to path group %d",
+                     m->name, d.switch_to);
+          m->cur_pg = d.switch_to;
+          m->switch_grp++;
+        }
+      }
+    }
+  }
+  refresh_sel (m);
+  if (usable && idx < m->npaths && !mp_state_usable (prev_chk))
+    mp_selector_reinstate (m->selector, m->sel, m->npaths, idx);
+  unsigned ev = mp_noqueue_on_paths (&m->nq, (unsigned) map_usable_paths (m), 0, now);
+  if (map_usable_paths (m) > 0)
+    io_dispatch_queue (m);
+  else if (ev & MP_NQ_QUEUE_OFF || mp_noqueue_should_fail_queued (&m->nq))
+    io_fail_queue (m, EIO);
+}
+
+void
+map_tick (struct braid_mp_map *m, uint64_t now)
+{
+  unsigned ev = mp_noqueue_tick (&m->nq, now);
+  if (m->nqueued && map_usable_paths (m) == 0)
+    m->total_q_time++;
+  if (ev & MP_NQ_QUEUE_OFF || (m->nqueued && mp_noqueue_should_fail_queued (&m->nq))) {
+    if (m->nqueued) {
+      BRAID_LOG (&m->mp->log, BRAID_LOG_WARNING, "%s: no path came back: failing "
+                 "%u queued I/O", m->name, m->nqueued);
+      m->map_failures++;
+    }
+    io_fail_queue (m, EIO);
+  }
+  if (mp_failback_tick (&m->fb)) {
+    refresh_views (m);
+    int to = mp_failback_due (&m->fb, &m->pg, m->views, m->cur_pg);
+    if (to > 0 && to != m->cur_pg) {
+      BRAID_LOG (&m->mp->log, BRAID_LOG_NOTICE, "%s: deferred failback to path group %d",
+                 m->name, to);
+      m->cur_pg = to;
+      m->switch_grp++;
+      refresh_sel (m);
+    }
+  }
+  io_fence_tick (m, now);
+}
+
+void
+map_free (struct braid_mp_map *m)
+{
+  struct braid_mp *mp = m->mp;
+  mp_event (mp, BRAID_MP_EV_MAP_REMOVED, m, NULL);
+  io_fail_queue (m, EIO);
+  io_fence_release (m, NULL);
+  io_fail_queue (m, EIO);
+  for (size_t i = 0; i < m->npaths; i++)
+    m->paths[i]->map = NULL;
+  for (size_t i = 0; i < mp->nmaps; i++)
+    if (mp->maps[i] == m) {
+      memmove (mp->maps + i, mp->maps + i + 1, (mp->nmaps - i - 1) * sizeof *mp->maps);
+      mp->nmaps--;
+      break;
+    }
+  mp_pgroups_free (&m->pg);
+  mp_selector_free (m->selector);
+  free (m->paths);
+  free (m->sel);
+  free (m->views);
+  free (m);
+}
+
+/***** Admin actions *****/
+
+int
+braid_mp_map_switch_group (struct braid_mp_map *m, int group)
+{
+  if (group < 1 || (size_t) group > m->pg.ngroups) {
+    mp_set_error (m->mp, "%s has no path group %d", m->name, group);
+    return -EINVAL;
+  }
+  m->cur_pg = group;
+  m->switch_grp++;
+  refresh_sel (m);
+  io_dispatch_queue (m);
+  return 0;
+}
+
+int
+braid_mp_map_set_queueing (struct braid_mp_map *m, int disable)
+{
+  uint64_t now = braid_now_ns ();
+  unsigned ev = disable ? mp_noqueue_disable (&m->nq, now) : mp_noqueue_restore (&m->nq, now);
+  m->queueing_disabled = disable;
+  if ((ev & MP_NQ_QUEUE_OFF || mp_noqueue_should_fail_queued (&m->nq))
+      && map_usable_paths (m) == 0)
+    io_fail_queue (m, EIO);
+  return 0;
+}
+
+int
+braid_mp_map_suspend (struct braid_mp_map *m, int suspend)
+{
+  m->suspended = suspend;
+  if (!suspend)
+    io_dispatch_queue (m);
+  return 0;
+}
+
+int
+braid_mp_map_resize (struct braid_mp_map *m)
+{
+  /* Capacity is reread by a fresh probe of the first usable path. */
+  for (size_t i = 0; i < m->npaths; i++)
+    if (mp_state_usable (m->paths[i]->chk)) {
+      uint64_t old = m->size;
+      m->size = m->paths[i]->blocks * m->paths[i]->block_size;
+      if (m->size != old)
+        mp_event (m->mp, BRAID_MP_EV_MAP_RESIZED, m, NULL);
+      return 0;
+    }
+  mp_set_error (m->mp, "%s has no usable path to read its size", m->name);
+  return -EIO;
+}
+
+int
+braid_mp_map_remove (struct braid_mp_map *m, int force)
+{
+  if (m->open_count > 0 && !force) {
+    mp_set_error (m->mp, "%s is in use (%d open)", m->name, m->open_count);
+    return -EBUSY;
+  }
+  map_free (m);
+  return 0;
+}

@@ -1,4 +1,0 @@
-/* Placeholder so the scsi layer links before its first source lands; delete
- * it (and its line in meson.build) once the layer has a real source. */
-extern int braid_scsi_placeholder_;
-int braid_scsi_placeholder_;

@@ -1,0 +1,277 @@
+/* main.c: braidd, the braid daemon.
+ *
+ * Reads multipath.conf (and conf.d), logs in to the nodes remembered in
+ * the state dir (and those given with --login), builds maps from their
+ * paths, exports every map over NBD on <run-dir>/nbd.sock, and answers
+ * multipathd-style commands on <run-dir>/braidd.sock.  SIGHUP rereads the
+ * configuration (a bad one is reported and the running one kept);
+ * SIGTERM/SIGINT stop it.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "braidd.h"
+
+static int log_level = BRAID_LOG_NOTICE;
+
+static void
+log_line (void *opaque, int level, const char *msg)
+{
+  static const char *names[] = { "", "error", "warning", "notice", "info", "debug" };
+  struct timespec ts;
+  (void) opaque;
+  if (level > log_level)
+    return;
+  clock_gettime (CLOCK_REALTIME, &ts);
+  struct tm tm;
+  localtime_r (&ts.tv_sec, &tm);
+  fprintf (stderr, "%02d:%02d:%02d.%03ld braidd %s: %s\n", tm.tm_hour, tm.tm_min,
+           tm.tm_sec, ts.tv_nsec / 1000000, level >= 1 && level <= 5 ? names[level] : "log",
+           msg);
+}
+
+void
+dlog (struct daemon *d, int level, const char *fmt, ...)
+{
+  char buf[1024];
+  va_list ap;
+  (void) d;
+  if (level > log_level)
+    return;
+  va_start (ap, fmt);
+  vsnprintf (buf, sizeof buf, fmt, ap);
+  va_end (ap);
+  log_line (NULL, level, buf);
+}
+
+static void
+mpconf_log (void *opaque, int level, const char *msg)
+{
+  log_line (opaque, level, msg);
+}
+
+/* Load the configuration files; on error keep what runs and say why. */
+int
+daemon_reconfigure (struct daemon *d, char *err, size_t errlen)
+{
+  struct braid_mpconf_load_args a = {
+    .config_file = d->config, .config_dir = d->config_dir,
+    .log = mpconf_log, .log_opaque = d, .log_level = BRAID_LOG_WARNING,
+  };
+  struct braid_mpconf *conf = NULL;
+  struct braid_mpconf_diags *diags = NULL;
+  int r = braid_mpconf_load (&a, &conf, &diags);
+  if (r < 0) {
+    snprintf (err, errlen, "configuration rejected, keeping the running one");
+    for (size_t i = 0; diags && i < braid_mpconf_diags_count (diags); i++) {
+      const struct braid_mpconf_diag *dg = braid_mpconf_diags_get (diags, i);
+      if (dg->level == BRAID_LOG_ERR) {
+        char line[512];
+        braid_mpconf_diag_format (dg, line, sizeof line);
+        snprintf (err, errlen, "configuration rejected, keeping the running one: %s", line);
+      }
+    }
+    braid_mpconf_diags_free (diags);
+    dlog (d, BRAID_LOG_ERR, "%s", err);
+    return r;
+  }
+  braid_mpconf_diags_free (diags);
+  braid_mp_set_config (d->mp, conf);
+  return 0;
+}
+
+static void
+on_signal (struct braid_loop *loop, int fd, unsigned revents, void *opaque)
+{
+  struct daemon *d = opaque;
+  struct signalfd_siginfo si;
+  (void) revents;
+  while (read (fd, &si, sizeof si) == sizeof si) {
+    if (si.ssi_signo == SIGHUP) {
+      char err[600];
+      dlog (d, BRAID_LOG_NOTICE, "SIGHUP: rereading the configuration");
+      daemon_reconfigure (d, err, sizeof err);
+    }
+    else {
+      dlog (d, BRAID_LOG_NOTICE, "signal %u: stopping", si.ssi_signo);
+      d->stopping = 1;
+      braid_loop_stop (loop);
+    }
+  }
+}
+
+static int
+mkdir_p (const char *path, mode_t mode)
+{
+  char buf[4096];
+  snprintf (buf, sizeof buf, "%s", path);
+  for (char *p = buf + 1; *p; p++)
+    if (*p == '/') {
+      *p = 0;
+      mkdir (buf, mode);
+      *p = '/';
+    }
+  if (mkdir (buf, mode) < 0 && errno != EEXIST)
+    return -errno;
+  return 0;
+}
+
+static void
+usage (FILE *f)
+{
+  fprintf (f, "usage: braidd [-f] [-v] [--config FILE] [--config-dir DIR] [--wwids FILE]\n"
+              "              [--bindings FILE] [--state-dir DIR] [--run-dir DIR]\n"
+              "              [--nbd-tcp HOST:PORT] [--login PORTAL,TARGET]...\n");
+}
+
+static void
+first_login (void *opaque, int status)
+{
+  struct daemon_node *n = opaque;
+  if (status != BRAID_STATUS_GOOD)
+    dlog (NULL, BRAID_LOG_ERR, "%s %s: first login failed", n->portal, n->target);
+  free (n);
+}
+
+int
+main (int argc, char **argv)
+{
+  struct daemon d = {
+    .config = "/etc/multipath.conf", .config_dir = "/etc/multipath/conf.d",
+    .wwids = "/etc/multipath/wwids", .bindings = "/etc/multipath/bindings",
+    .state_dir = "/var/lib/braid",
+    .run_dir = getenv ("BRAID_RUN_DIR") ? getenv ("BRAID_RUN_DIR") : "/run/braid",
+  };
+  static const struct option opts[] = {
+    { "config", 1, NULL, 'c' }, { "config-dir", 1, NULL, 'C' },
+    { "wwids", 1, NULL, 'w' }, { "bindings", 1, NULL, 'b' },
+    { "state-dir", 1, NULL, 's' }, { "run-dir", 1, NULL, 'r' },
+    { "nbd-tcp", 1, NULL, 't' }, { "login", 1, NULL, 'l' },
+    { "foreground", 0, NULL, 'f' }, { "verbose", 0, NULL, 'v' },
+    { "help", 0, NULL, 'h' }, { NULL, 0, NULL, 0 },
+  };
+  struct daemon_node *logins = NULL;
+  int c;
+
+  while ((c = getopt_long (argc, argv, "fvh", opts, NULL)) != -1) {
+    switch (c) {
+    case 'c': d.config = optarg; break;
+    case 'C': d.config_dir = optarg; break;
+    case 'w': d.wwids = optarg; break;
+    case 'b': d.bindings = optarg; break;
+    case 's': d.state_dir = optarg; break;
+    case 'r': d.run_dir = optarg; break;
+    case 't': d.nbd_tcp = optarg; break;
+    case 'f': d.foreground = 1; break;
+    case 'v': d.verbose++; log_level++; break;
+    case 'l': {
+      struct daemon_node *n = calloc (1, sizeof *n);
+      char *comma = strrchr (optarg, ',');
+      if (!n || !comma) {
+        fprintf (stderr, "braidd: --login wants PORTAL,TARGET\n");
+        return 2;
+      }
+      snprintf (n->portal, sizeof n->portal, "%.*s", (int) (comma - optarg), optarg);
+      snprintf (n->target, sizeof n->target, "%s", comma + 1);
+      n->enroll = 1;
+      n->next = logins;
+      logins = n;
+      break;
+    }
+    case 'h': usage (stdout); return 0;
+    default: usage (stderr); return 2;
+    }
+  }
+  umask (077);
+  if (mkdir_p (d.run_dir, 0700) < 0 || mkdir_p (d.state_dir, 0700) < 0) {
+    fprintf (stderr, "braidd: cannot create %s or %s: %s\n", d.run_dir, d.state_dir,
+             strerror (errno));
+    return 1;
+  }
+  snprintf (d.nbd_path, sizeof d.nbd_path, "%s/nbd.sock", d.run_dir);
+  snprintf (d.ctl_path, sizeof d.ctl_path, "%s/braidd.sock", d.run_dir);
+  snprintf (d.nodes_path, sizeof d.nodes_path, "%s/nodes.json", d.state_dir);
+
+  d.loop = braid_loop_new ();
+  struct braid_mp_opts mo;
+  braid_mp_opts_init (&mo);
+  mo.initiator_name = getenv ("BRAID_INITIATOR_NAME");
+  mo.log_fn = log_line;
+  mo.log_level = log_level;
+  mo.wwids_file = d.wwids;
+  mo.bindings_file = d.bindings;
+  d.mp = braid_mp_new (d.loop, &mo);
+  if (!d.loop || !d.mp) {
+    fprintf (stderr, "braidd: cannot start: %s\n", strerror (errno));
+    return 1;
+  }
+  char err[600];
+  if (daemon_reconfigure (&d, err, sizeof err) < 0)
+    return 1;
+
+  struct braid_nbd_server_config nc = { .log_fn = log_line, .log_level = log_level };
+  d.nbd = braid_nbd_server_new (d.loop, &nc);
+  if (!d.nbd || braid_nbd_server_listen_unix (d.nbd, d.nbd_path, 0600, (uid_t) -1, (gid_t) -1) < 0) {
+    fprintf (stderr, "braidd: NBD socket %s: %s\n", d.nbd_path,
+             d.nbd ? braid_nbd_server_get_error (d.nbd) : strerror (errno));
+    return 1;
+  }
+  if (d.nbd_tcp) {
+    char host[256];
+    const char *colon = strrchr (d.nbd_tcp, ':');
+    snprintf (host, sizeof host, "%.*s", colon ? (int) (colon - d.nbd_tcp) : 0, d.nbd_tcp);
+    if (!colon || braid_nbd_server_listen_tcp (d.nbd, host, colon + 1) < 0) {
+      fprintf (stderr, "braidd: NBD TCP %s: %s\n", d.nbd_tcp, braid_nbd_server_get_error (d.nbd));
+      return 1;
+    }
+  }
+  braid_mp_set_event_fn (d.mp, export_event, &d);
+
+  sigset_t mask;
+  sigemptyset (&mask);
+  sigaddset (&mask, SIGTERM);
+  sigaddset (&mask, SIGINT);
+  sigaddset (&mask, SIGHUP);
+  sigprocmask (SIG_BLOCK, &mask, NULL);
+  signal (SIGPIPE, SIG_IGN);
+  int sfd = signalfd (-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+  braid_loop_add_fd (d.loop, sfd, POLLIN, on_signal, &d);
+
+  if (nodes_load (&d) < 0)
+    dlog (&d, BRAID_LOG_ERR, "%s: unreadable, starting without saved nodes", d.nodes_path);
+  for (struct daemon_node *n = logins; n; ) {
+    struct daemon_node *next = n->next;
+    if (nodes_login (&d, n, first_login, n) < 0) {
+      dlog (&d, BRAID_LOG_ERR, "%s %s: %s", n->portal, n->target, braid_mp_get_error (d.mp));
+      free (n);
+    }
+    n = next;
+  }
+  nodes_save (&d);
+  dlog (&d, BRAID_LOG_NOTICE, "running: control %s, NBD %s", d.ctl_path, d.nbd_path);
+  braid_loop_run (d.loop);
+
+  braid_nbd_server_shutdown (d.nbd);
+  for (int i = 0; i < 100 && braid_nbd_server_busy (d.nbd); i++)
+    braid_loop_run_once (d.loop, 20);
+  braid_nbd_server_free (d.nbd);
+  braid_mp_free (d.mp);
+  braid_loop_del_fd (d.loop, sfd);
+  close (sfd);
+  braid_loop_free (d.loop);
+  while (d.nodes) {
+    struct daemon_node *n = d.nodes;
+    d.nodes = n->next;
+    free (n);
+  }
+  return 0;
+}

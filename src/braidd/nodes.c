@@ -1,0 +1,191 @@
+/* nodes.c: the nodes braidd logged in to, remembered across restarts.
+ *
+ * <state-dir>/nodes.json lists portal, target, interface, source address,
+ * tag and the path of a CHAP credentials file; never a secret.  It is
+ * written atomically (temporary file, fsync, rename, fsync of the
+ * directory), so a crash leaves the old list or the new one, never half.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <json-c/json.h>
+
+#include "braidd.h"
+
+static const char *
+jstr (json_object *o, const char *k)
+{
+  json_object *v;
+  return json_object_object_get_ex (o, k, &v) ? json_object_get_string (v) : "";
+}
+
+int
+nodes_load (struct daemon *d)
+{
+  json_object *root = json_object_from_file (d->nodes_path);
+  if (!root)
+    return access (d->nodes_path, F_OK) == 0 ? -EINVAL : 0;
+  json_object *arr;
+  if (!json_object_object_get_ex (root, "nodes", &arr)
+      || !json_object_is_type (arr, json_type_array)) {
+    json_object_put (root);
+    dlog (d, BRAID_LOG_ERR, "%s: no \"nodes\" array", d->nodes_path);
+    return -EINVAL;
+  }
+  for (size_t i = 0; i < json_object_array_length (arr); i++) {
+    json_object *o = json_object_array_get_idx (arr, i);
+    struct daemon_node n = { 0 };
+    snprintf (n.portal, sizeof n.portal, "%s", jstr (o, "portal"));
+    snprintf (n.target, sizeof n.target, "%s", jstr (o, "target"));
+    snprintf (n.iface, sizeof n.iface, "%s", jstr (o, "iface"));
+    snprintf (n.source, sizeof n.source, "%s", jstr (o, "source"));
+    snprintf (n.tag, sizeof n.tag, "%s", jstr (o, "tag"));
+    snprintf (n.chap_file, sizeof n.chap_file, "%s", jstr (o, "chap_file"));
+    json_object *e;
+    n.enroll = json_object_object_get_ex (o, "enroll", &e) && json_object_get_boolean (e);
+    if (!n.portal[0] || !n.target[0])
+      continue;
+    if (nodes_login (d, &n, NULL, NULL) < 0)
+      dlog (d, BRAID_LOG_ERR, "%s %s: %s", n.portal, n.target, braid_mp_get_error (d->mp));
+  }
+  json_object_put (root);
+  return 0;
+}
+
+int
+nodes_save (struct daemon *d)
+{
+  char tmp[4200];
+  json_object *root = json_object_new_object (), *arr = json_object_new_array ();
+  for (struct daemon_node *n = d->nodes; n; n = n->next) {
+    json_object *o = json_object_new_object ();
+    json_object_object_add (o, "portal", json_object_new_string (n->portal));
+    json_object_object_add (o, "target", json_object_new_string (n->target));
+    if (n->iface[0])
+      json_object_object_add (o, "iface", json_object_new_string (n->iface));
+    if (n->source[0])
+      json_object_object_add (o, "source", json_object_new_string (n->source));
+    if (n->tag[0])
+      json_object_object_add (o, "tag", json_object_new_string (n->tag));
+    if (n->chap_file[0])
+      json_object_object_add (o, "chap_file", json_object_new_string (n->chap_file));
+    if (n->enroll)
+      json_object_object_add (o, "enroll", json_object_new_boolean (1));
+    json_object_array_add (arr, o);
+  }
+  json_object_object_add (root, "nodes", arr);
+  const char *text = json_object_to_json_string_ext (root, JSON_C_TO_STRING_PRETTY);
+  snprintf (tmp, sizeof tmp, "%s.tmp", d->nodes_path);
+  int fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  int r = 0;
+  if (fd < 0)
+    r = -errno;
+  else {
+    size_t len = strlen (text);
+    if (write (fd, text, len) != (ssize_t) len || write (fd, "\n", 1) != 1
+        || fsync (fd) < 0)
+      r = -errno ? -errno : -EIO;
+    close (fd);
+    if (!r && rename (tmp, d->nodes_path) < 0)
+      r = -errno;
+    if (!r) {
+      int dfd = open (d->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (dfd >= 0) {
+        fsync (dfd);
+        close (dfd);
+      }
+    }
+    else
+      unlink (tmp);
+  }
+  json_object_put (root);
+  if (r < 0)
+    dlog (d, BRAID_LOG_ERR, "%s: cannot save: %s", d->nodes_path, strerror (-r));
+  return r;
+}
+
+/* CHAP credentials from a root-only file ("username = ..." lines, as the
+ * CLI reads them). */
+static int
+read_chap (struct daemon *d, const char *path, char *user, char *secret,
+           char *tuser, char *tsecret)
+{
+  struct stat st;
+  int fd = open (path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0 || fstat (fd, &st) < 0) {
+    dlog (d, BRAID_LOG_ERR, "%s: %s", path, strerror (errno));
+    if (fd >= 0)
+      close (fd);
+    return -1;
+  }
+  if (st.st_uid != geteuid () || (st.st_mode & 077)) {
+    dlog (d, BRAID_LOG_ERR, "%s: refusing a CHAP file readable by others", path);
+    close (fd);
+    return -1;
+  }
+  FILE *f = fdopen (fd, "r");
+  char line[600];
+  while (f && fgets (line, sizeof line, f)) {
+    char k[64], v[256];
+    if (sscanf (line, " %63[^= ] = %255[^\n]", k, v) != 2)
+      continue;
+    char *dst = !strcmp (k, "username") ? user : !strcmp (k, "password") ? secret
+              : !strcmp (k, "target_username") ? tuser
+              : !strcmp (k, "target_password") ? tsecret : NULL;
+    if (dst)
+      snprintf (dst, 256, "%s", v);
+  }
+  explicit_bzero (line, sizeof line);
+  if (f)
+    fclose (f);
+  return 0;
+}
+
+int
+nodes_login (struct daemon *d, const struct daemon_node *spec, braid_mp_cb cb,
+             void *opaque)
+{
+  char user[256] = "", secret[256] = "", tuser[256] = "", tsecret[256] = "";
+  if (spec->chap_file[0]
+      && read_chap (d, spec->chap_file, user, secret, tuser, tsecret) < 0)
+    return -EACCES;
+  struct braid_mp_node_spec s = {
+    .portal = spec->portal, .target = spec->target,
+    .iface = spec->iface[0] ? spec->iface : NULL,
+    .source = spec->source[0] ? spec->source : NULL,
+    .chap_user = user[0] ? user : NULL, .chap_secret = secret,
+    .chap_target_user = tuser[0] ? tuser : NULL, .chap_target_secret = tsecret,
+    .tag = spec->tag[0] ? spec->tag : NULL,
+    .enroll = spec->enroll,
+  };
+  int r = braid_mp_add_node (d->mp, &s, cb, opaque);
+  explicit_bzero (secret, sizeof secret);
+  explicit_bzero (tsecret, sizeof tsecret);
+  if (r < 0)
+    return r;
+  struct daemon_node *n = malloc (sizeof *n);
+  if (n) {
+    *n = *spec;
+    n->next = d->nodes;
+    d->nodes = n;
+  }
+  return 0;
+}
+
+int
+nodes_logout (struct daemon *d, const char *portal, const char *target)
+{
+  int r = braid_mp_remove_node (d->mp, portal, target);
+  for (struct daemon_node **pp = &d->nodes; *pp; pp = &(*pp)->next)
+    if (!strcmp ((*pp)->portal, portal) && !strcmp ((*pp)->target, target)) {
+      struct daemon_node *n = *pp;
+      *pp = n->next;
+      free (n);
+      break;
+    }
+  return r;
+}
