@@ -86,6 +86,9 @@ const char *braid_mp_get_error (const struct braid_mp *mp);
  * are regrouped.  Returns 0 or -errno (then 'conf' is not taken). */
 int braid_mp_set_config (struct braid_mp *mp, struct braid_mpconf *conf);
 
+/* The configuration in use (owned by the engine), or NULL. */
+const struct braid_mpconf *braid_mp_get_config (const struct braid_mp *mp);
+
 /* Engine events, for the daemon (NBD exports follow maps). */
 enum braid_mp_event {
   BRAID_MP_EV_MAP_ADDED = 1,        /* map: new, usable */
@@ -185,8 +188,14 @@ int braid_mp_map_switch_group (struct braid_mp_map *m, int group); /* 1-based */
 int braid_mp_map_set_queueing (struct braid_mp_map *m, int disable); /* 1: disablequeueing */
 int braid_mp_map_suspend (struct braid_mp_map *m, int suspend);     /* hold I/O */
 int braid_mp_map_resize (struct braid_mp_map *m);                   /* reread capacity */
-/* Remove a map: refused with -EBUSY while 'open_count' > 0 unless forced.
- * The map's paths stay known as orphans until their nodes log out. */
+/* "add map": build (or rebuild) the map of a WWID (or alias, or by-id
+ * name) from the known paths that are in no map, adding the WWID to the
+ * wwids file.  Returns 0, or -ENOENT when no such path is known. */
+int braid_mp_add_map (struct braid_mp *mp, const char *name);
+
+/* Remove a map: refused with -EBUSY while it has I/O in flight or queued.
+ * The map's paths stay known as orphans until their nodes log out (or
+ * "add map" takes them back). */
 int braid_mp_map_remove (struct braid_mp_map *m, int force);
 
 /***** Snapshots for show commands *****/

@@ -41,6 +41,54 @@ apply_state (struct braid_mp_path *p, int new_state)
   }
 }
 
+/* ALUA: the target port group states can change at any time (a
+ * controller failover on the array); reread them with every check. */
+static void
+rtpg_cb (struct braid_iscsi *s, int status, void *data, void *opaque)
+{
+  struct braid_mp_path *p = opaque;
+  struct braid_scsi_result *r = data;
+  (void) s;
+  p->rtpg_inflight = 0;
+  if (p->released) {
+    if (!p->check_inflight)
+      mp_path_release (p);
+    return;
+  }
+  if (status != BRAID_STATUS_GOOD || !p->map)
+    return;
+  struct braid_scsi_tpg g[16];
+  int k = braid_scsi_parse_rtpg (p->rtpg_buf, r->data_transferred, g, 16);
+  for (int i = 0; i < k && i < 16; i++)
+    if (g[i].id == p->tpg || (p->tpg < 0 && k == 1)) {
+      if (g[i].state != p->alua_state || g[i].pref != p->alua_pref) {
+        BRAID_LOG (&p->mp->log, BRAID_LOG_NOTICE, "%s/%s: ALUA state %s%s",
+                   p->map->name, p->name, braid_scsi_alua_state_name (g[i].state),
+                   g[i].pref ? " (preferred)" : "");
+        p->alua_state = g[i].state;
+        p->alua_pref = g[i].pref;
+        map_prio_changed (p->map);
+      }
+      break;
+    }
+}
+
+static void
+refresh_alua (struct braid_mp_path *p)
+{
+  if (p->rtpg_inflight || !p->map || strcmp (p->map->prio_name, "alua") || !p->tpgs
+      || !p->node || !braid_iscsi_is_logged_in (p->node->sess))
+    return;
+  int len = braid_scsi_cdb_rtpg (p->rtpg_cdb, sizeof p->rtpg_buf);
+  p->rtpg_iov = (struct iovec) { p->rtpg_buf, sizeof p->rtpg_buf };
+  struct braid_scsi_cmd c = { .lun = (uint64_t) p->lun, .cdb = p->rtpg_cdb,
+                              .cdb_len = (uint8_t) len, .dir = BRAID_DIR_READ,
+                              .iov = &p->rtpg_iov, .iovcnt = 1,
+                              .xfer_len = sizeof p->rtpg_buf, .timeout_ms = 10000 };
+  if (braid_iscsi_command_async (p->node->sess, &c, rtpg_cb, p, NULL) == 0)
+    p->rtpg_inflight = 1;
+}
+
 static void
 check_cb (struct braid_iscsi *s, int status, void *data, void *opaque)
 {
@@ -50,7 +98,8 @@ check_cb (struct braid_iscsi *s, int status, void *data, void *opaque)
 
   p->check_inflight = 0;
   if (p->released) {
-    mp_path_release (p);
+    if (!p->rtpg_inflight)
+      mp_path_release (p);
     return;
   }
   struct mp_tur_result t = {
@@ -69,6 +118,8 @@ check_cb (struct braid_iscsi *s, int status, void *data, void *opaque)
   if (!strcmp (p->map ? p->map->checker : "tur", "readsector0") && st == MP_STATE_GHOST)
     st = MP_STATE_DOWN;
   apply_state (p, st);
+  if (mp_state_usable (p->chk))
+    refresh_alua (p);
 }
 
 void

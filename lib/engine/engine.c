@@ -106,6 +106,12 @@ braid_mp_new (struct braid_loop *loop, const struct braid_mp_opts *o)
   return mp;
 }
 
+const struct braid_mpconf *
+braid_mp_get_config (const struct braid_mp *mp)
+{
+  return mp->conf;
+}
+
 int
 braid_mp_set_config (struct braid_mp *mp, struct braid_mpconf *conf)
 {
@@ -148,6 +154,8 @@ node_event (struct braid_iscsi *s, int ev, void *data, void *opaque)
       }
     }
     probe_node_luns (n);
+    for (size_t i = 0; i < n->mp->nmaps; i++)
+      io_fence_release_node (n->mp->maps[i], n);
     mp_event (n->mp, BRAID_MP_EV_NODE_STATE, NULL, NULL);
     break;
   case BRAID_ISCSI_EV_CONN_FAILED:
@@ -302,18 +310,22 @@ node_free (struct braid_mp *mp, struct mp_node *n)
   if (*pp)
     *pp = n->next;
   n->state = NODE_GONE;
-  /* Paths first: their I/O moves to other paths or queues. */
-  for (size_t i = mp->npaths; i-- > 0; ) {
+  /* Paths leave their maps first, so I/O coming back from the session goes
+   * to other paths; then the session is freed, which completes whatever it
+   * still held (the callbacks still find their path objects); then the
+   * paths go. */
+  for (size_t i = 0; i < mp->npaths; i++) {
     struct braid_mp_path *p = mp->paths[i];
-    if (p->node != n)
-      continue;
-    if (p->map)
+    if (p->node == n && p->map)
       map_remove_path (p->map, p);
-    p->node = NULL;
-    mp_path_release (p);
   }
   braid_iscsi_detach (n->sess);
   braid_iscsi_free (n->sess);
+  for (size_t i = mp->npaths; i-- > 0; ) {
+    struct braid_mp_path *p = mp->paths[i];
+    if (p->node == n)
+      mp_path_release (p);
+  }
   free (n);
 }
 

@@ -97,6 +97,10 @@ struct braid_mp_path {
   uint8_t buf[4096];
   struct iovec iov;
   int released;                     /* freed once its last command returns */
+  int rtpg_inflight;
+  uint8_t rtpg_cdb[16];
+  uint8_t rtpg_buf[1024];
+  struct iovec rtpg_iov;
 };
 
 struct braid_mp_map {
@@ -176,6 +180,7 @@ void map_regroup (struct braid_mp_map *m);
 void map_resolve (struct braid_mp_map *m);
 void map_tick (struct braid_mp_map *m, uint64_t now);
 void map_free (struct braid_mp_map *m);
+void map_prio_changed (struct braid_mp_map *m);
 int map_usable_paths (const struct braid_mp_map *m);
 
 /* check.c */
@@ -186,6 +191,7 @@ void path_session_down (struct braid_mp_path *p);
 void io_dispatch_queue (struct braid_mp_map *m);
 void io_fail_queue (struct braid_mp_map *m, int err);
 void io_fence_release (struct braid_mp_map *m, const char *why);
+void io_fence_release_node (struct braid_mp_map *m, struct mp_node *n);
 void io_fence_tick (struct braid_mp_map *m, uint64_t now);
 void io_free_cache (struct braid_mp *mp);
 

@@ -40,6 +40,7 @@ struct mp_io {
   struct iovec piov;
   int retries;
   int fenced;
+  struct mp_node *fence_node;       /* whose session the write may sit in */
 };
 
 static struct mp_io *
@@ -114,9 +115,10 @@ no_path (struct mp_io *r)
 }
 
 static void
-fence (struct braid_mp_map *m, struct mp_io *r)
+fence (struct braid_mp_map *m, struct mp_io *r, struct mp_node *n)
 {
   r->fenced = 1;
+  r->fence_node = n;
   r->next = m->fenced;
   m->fenced = r;
   if (!m->fence_deadline)
@@ -174,6 +176,37 @@ io_fence_release (struct braid_mp_map *m, const char *why)
   if (n && why)
     BRAID_LOG (&m->mp->log, BRAID_LOG_NOTICE, "%s: re-issuing %u held write(s): %s",
                m->name, n, why);
+}
+
+/* Node 'n' logged in again with its old ISID: the target ended the old
+ * session's tasks (implicit logout, RFC 7143 §6.3.5). */
+void
+io_fence_release_node (struct braid_mp_map *m, struct mp_node *n)
+{
+  struct mp_io **pp = &m->fenced, *release = NULL;
+  while (*pp) {
+    struct mp_io *r = *pp;
+    if (r->fence_node == n) {
+      *pp = r->next;
+      r->next = release;
+      release = r;
+    }
+    else
+      pp = &r->next;
+  }
+  if (!m->fenced)
+    m->fence_deadline = 0;
+  unsigned k = 0;
+  while (release) {
+    struct mp_io *r = release;
+    release = r->next;
+    r->fenced = 0;
+    k++;
+    dispatch (r);
+  }
+  if (k)
+    BRAID_LOG (&m->mp->log, BRAID_LOG_NOTICE, "%s: re-issuing %u held write(s): "
+               "their session was reinstated", m->name, k);
 }
 
 void
@@ -248,7 +281,7 @@ io_cb (struct braid_iscsi *s, int status, void *data, void *opaque)
     if (r->io.op == BRAID_MP_WRITE || r->io.op == BRAID_MP_WRITE_ZEROES
         || r->io.op == BRAID_MP_UNMAP) {
       if (status >= 0x100 && res->maybe_delivered) {
-        fence (m, r);
+        fence (m, r, p ? p->node : NULL);
         fence_start_tmf (m);
         return;
       }

@@ -403,6 +403,33 @@ map_path_state (struct braid_mp_map *m, struct braid_mp_path *p, int new_chk,
     io_fail_queue (m, EIO);
 }
 
+/* A path's priority may have changed (ALUA state).  group_by_prio groups
+ * by priority, so the map is regrouped (multipathd reloads it); with other
+ * policies the groups' priorities are refreshed and failback decides. */
+void
+map_prio_changed (struct braid_mp_map *m)
+{
+  int before = m->cur_pg;
+  refresh_views (m);
+  if (m->pgpolicy == MP_PGP_GROUP_BY_PRIO)
+    map_regroup (m);
+  else {
+    for (size_t g = 0; g < m->pg.ngroups; g++)
+      mp_pgroup_update (&m->pg.groups[g], m->views);
+    int best = mp_select_group (&m->pg, m->views);
+    if ((m->fb.mode == MP_FAILBACK_IMMEDIATE || !group_usable (m, m->cur_pg))
+        && best != m->cur_pg && group_usable (m, best))
+      m->cur_pg = best;
+    refresh_sel (m);
+  }
+  if (m->cur_pg != before) {
+    m->switch_grp++;
+    BRAID_LOG (&m->mp->log, BRAID_LOG_NOTICE, "%s: priorities changed, path group %d "
+               "now carries I/O", m->name, m->cur_pg);
+  }
+  io_dispatch_queue (m);
+}
+
 void
 map_tick (struct braid_mp_map *m, uint64_t now)
 {
@@ -511,10 +538,40 @@ braid_mp_map_resize (struct braid_mp_map *m)
 int
 braid_mp_map_remove (struct braid_mp_map *m, int force)
 {
-  if (m->open_count > 0 && !force) {
-    mp_set_error (m->mp, "%s is in use (%d open)", m->name, m->open_count);
+  unsigned busy = m->nqueued;
+  for (size_t i = 0; i < m->npaths; i++)
+    busy += m->paths[i]->in_flight;
+  (void) force;
+  /* Requests in flight point at the map: it must outlive them. */
+  if (busy || m->fenced) {
+    mp_set_error (m->mp, "%s is busy (%u I/O in flight or queued)", m->name, busy);
     return -EBUSY;
   }
   map_free (m);
+  return 0;
+}
+
+int
+braid_mp_add_map (struct braid_mp *mp, const char *name)
+{
+  const char *w = name;
+  if (strncmp (w, "/dev/", 5) == 0)
+    w += 5;
+  if (strncmp (w, "disk/by-id/scsi-", 16) == 0)
+    w += 16;
+  int n = 0;
+  for (size_t i = 0; i < mp->npaths; i++) {
+    struct braid_mp_path *p = mp->paths[i];
+    if (p->map || p->probe != PR_DONE || strcmp (p->wwid, w))
+      continue;
+    if (mp->wwids)
+      braid_wwids_add (mp->wwids, p->wwid);
+    map_add_path (mp, p);
+    n += p->map != NULL;
+  }
+  if (!n) {
+    mp_set_error (mp, "no path in no map has WWID %s", w);
+    return -ENOENT;
+  }
   return 0;
 }

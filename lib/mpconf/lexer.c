@@ -6,8 +6,8 @@
  *   - a "line" is what fgets() returns into a 1024-byte buffer, so a
  *     longer physical line is parsed as several lines, each counting for
  *     the line numbers of the messages;
- *   - the line is cut at its first '\n' and at its first '\r' (CRLF files
- *     work; a stray CR hides the rest of the line);
+ *   - the line ends at its first '\n' or '\r' after any leading ones
+ *     (CRLF files work; a stray CR hides the rest of the line);
  *   - leading blanks and non-ASCII bytes are skipped; '#' and '!' start a
  *     comment outside quotes, even in the middle of a word;
  *   - '{' and '}' are tokens of their own outside quotes;
@@ -31,9 +31,11 @@ mpc_read_line (FILE *f, char buf[MPC_MAXBUF])
 
   if (!fgets (buf, MPC_MAXBUF, f))
     return false;
-  if ((p = strchr (buf, '\n')))
-    *p = '\0';
-  if ((p = strchr (buf, '\r')))
+  /* 0.9.4 runs strtok (buf, "\n\r") and ignores the result: leading CR
+   * and LF are skipped (and stay in the buffer, where they read as
+   * blanks), and the line ends at the next CR or LF */
+  p = buf + strspn (buf, "\r\n");
+  if ((p = strpbrk (p, "\r\n")))
     *p = '\0';
   return true;
 }
@@ -252,14 +254,25 @@ mpc_validate_line (struct mpc_ctx *ctx, const struct mpc_tokens *tok)
       return 0;
     }
   for (size_t i = 2; i < tok->n; i++)
-    if (MPC_IS_QUOTE (tok->t[i]))
-      {
-        if (tok->n > i + 1)
+    {
+      if (MPC_IS_QUOTE (tok->t[i]))
+        {
+          if (tok->n > i + 1)
+            mpc_diag (ctx, BRAID_LOG_WARNING, f, ln, true,
+                      "ignoring extra data starting with '%s' on line %d "
+                      "of %s", tok->t[i + 1], ln, f);
+          return 0;
+        }
+      /* a quoted value is one token: a second one before the closing
+       * quote means the quotes are not where they should be */
+      if (i > 2)
+        {
           mpc_diag (ctx, BRAID_LOG_WARNING, f, ln, true,
-                    "ignoring extra data starting with '%s' on line %d of %s",
-                    tok->t[i + 1], ln, f);
-        return 0;
-      }
+                    "parsing error starting with '%s' on line %d of %s",
+                    tok->t[i], ln, f);
+          return -1;
+        }
+    }
   mpc_diag (ctx, BRAID_LOG_WARNING, f, ln, true,
             "missing closing quotes on line %d of %s", ln, f);
   return 0;

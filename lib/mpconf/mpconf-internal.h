@@ -339,8 +339,9 @@ struct mpc_tokens {
   size_t n, cap;
 };
 
-/* Read one "line" (at most MPC_MAXBUF - 1 bytes, like fgets) and cut it at
- * the first '\n' and the first '\r'.  Returns false at end of file. */
+/* Read one "line" (at most MPC_MAXBUF - 1 bytes, like fgets) and end it at
+ * the first '\n' or '\r' that follows the leading ones (multipath-tools'
+ * strtok).  Returns false at end of file. */
 bool mpc_read_line (FILE *f, char buf[MPC_MAXBUF]);
 
 /* Split a line into tokens (tok is reused: the previous line's tokens are

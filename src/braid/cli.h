@@ -53,6 +53,10 @@ int cli_inquiry (struct cli_env *env, int argc, char **argv);
 /* cmd_multipath.c: multipath(8)-style flags (-t, -T, -ll, -l, -d, ...). */
 int cli_multipath (struct cli_env *env, int argc, char **argv);
 
+/* cmd_login.c */
+int cli_login (struct cli_env *env, int argc, char **argv);
+int cli_logout (struct cli_env *env, int argc, char **argv);
+
 /* cmd_daemon.c */
 int cli_daemon (struct cli_env *env, int argc, char **argv);
 

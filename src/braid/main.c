@@ -32,6 +32,23 @@ static const struct {
 } commands[] = {
   { "discover", cli_discover, "discover [--iface NAME] PORTAL...      SendTargets discovery through each portal" },
   { "inquiry", cli_inquiry, "inquiry PORTAL TARGET LUN | URL        identity, size and WWID of a LUN" },
+  { "login", cli_login, "login --portal P [--portal P2...] --target IQN   sessions held by braidd" },
+  { "logout", cli_logout, "logout [--portal P...] --target IQN    end them" },
+  { "show", cli_daemon, "show topology|paths|maps|status|config... multipathd's commands, to braidd" },
+  { "list", cli_daemon, NULL },
+  { "add", cli_daemon, NULL },
+  { "del", cli_daemon, NULL },
+  { "remove", cli_daemon, NULL },
+  { "fail", cli_daemon, "fail path X | reinstate path X | switch map X group N | reconfigure ..." },
+  { "reinstate", cli_daemon, NULL },
+  { "switch", cli_daemon, NULL },
+  { "switchgroup", cli_daemon, NULL },
+  { "reconfigure", cli_daemon, NULL },
+  { "resize", cli_daemon, NULL },
+  { "suspend", cli_daemon, NULL },
+  { "resume", cli_daemon, NULL },
+  { "disablequeueing", cli_daemon, NULL },
+  { "restorequeueing", cli_daemon, NULL },
 };
 
 static void
@@ -42,7 +59,8 @@ usage (FILE *f)
            "       braid [GLOBAL OPTIONS] -t | -T | -ll | -l | ...   (multipath flags)\n"
            "\ncommands:\n");
   for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-    fprintf (f, "  %s\n", commands[i].usage);
+    if (commands[i].usage)
+      fprintf (f, "  %s\n", commands[i].usage);
   fprintf (f,
            "\nglobal options:\n"
            "  --config FILE       multipath.conf (default /etc/multipath.conf)\n"
@@ -119,6 +137,11 @@ main (int argc, char **argv)
   if (i >= argc) {
     usage (stderr);
     return 2;
+  }
+  if (!strcmp (argv[i], "-ll") || !strcmp (argv[i], "-l")) {
+    /* multipath -ll: the daemon's topology of every map. */
+    char *words[] = { "show", "topology", NULL };
+    return cli_daemon (&env, 2, words);
   }
   if (argv[i][0] == '-') {
 #ifdef BRAID_HAVE_MULTIPATH

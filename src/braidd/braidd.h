@@ -39,6 +39,10 @@ void export_event (void *opaque, int event, struct braid_mp_map *m,
 void export_uri (struct daemon *d, const struct braid_mp_map *m, char *buf,
                  size_t len);
 
+/* control.c */
+int control_start (struct daemon *d);
+void control_stop (struct daemon *d);
+
 /* nodes.c */
 struct daemon_node {
   struct daemon_node *next;

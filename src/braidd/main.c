@@ -246,6 +246,10 @@ main (int argc, char **argv)
   int sfd = signalfd (-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
   braid_loop_add_fd (d.loop, sfd, POLLIN, on_signal, &d);
 
+  if (control_start (&d) < 0) {
+    fprintf (stderr, "braidd: control socket %s: %s\n", d.ctl_path, strerror (errno));
+    return 1;
+  }
   if (nodes_load (&d) < 0)
     dlog (&d, BRAID_LOG_ERR, "%s: unreadable, starting without saved nodes", d.nodes_path);
   for (struct daemon_node *n = logins; n; ) {
@@ -260,6 +264,7 @@ main (int argc, char **argv)
   dlog (&d, BRAID_LOG_NOTICE, "running: control %s, NBD %s", d.ctl_path, d.nbd_path);
   braid_loop_run (d.loop);
 
+  control_stop (&d);
   braid_nbd_server_shutdown (d.nbd);
   for (int i = 0; i < 100 && braid_nbd_server_busy (d.nbd); i++)
     braid_loop_run_once (d.loop, 20);

@@ -188,9 +188,11 @@ class Client:
                ("DefaultTime2Wait", "0"), ("DefaultTime2Retain", "0"),
                ("MaxConnections", "1"), ("DataPDUInOrder", "Yes"),
                ("DataSequenceInOrder", "Yes")]
+        ops = dict(ops)
         for kv in a.login_key or []:
             k, _, v = kv.partition("=")
-            ops.append((k, v))
+            ops[k] = v               # replaces a default, or adds a key
+        ops = list(ops.items())
         itt = self.next_itt()
         stage = 0
         keys = sec
@@ -612,7 +614,9 @@ def main():
                     help="blocks per READ/WRITE command (default 1 MiB)")
     ap.add_argument("--initial-r2t", choices=("Yes", "No"), default="No")
     ap.add_argument("--header-digest", action="store_true")
-    ap.add_argument("--login-key", action="append", metavar="K=V")
+    ap.add_argument("--login-key", action="append", metavar="K=V",
+                    help="offer K=V in the operational stage (overrides "
+                         "the default offer of K)")
     ap.add_argument("steps", nargs="+")
     args = ap.parse_args()
     step = "connect"

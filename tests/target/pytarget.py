@@ -35,6 +35,7 @@ import socket
 import struct
 import sys
 import time
+import traceback
 
 BS = 512                     # logical block size
 CHUNK = 4096                 # granularity of the in-memory store
@@ -490,7 +491,8 @@ class Task:
         self.unsol = False
         self.unsol_end = 0
         self.unsol_datasn = 0
-        self.r2ts = collections.OrderedDict()   # ttt -> [offset, len, next, datasn]
+        # ttt -> [offset, length, next offset, next DataSN]
+        self.r2ts = collections.OrderedDict()
         self.r2t_next = 0
         self.r2tsn = 0
         self.then = None
@@ -597,6 +599,24 @@ class Conn:
         self.cid = 0
         self.in_process = False
         self.update_events()
+        self.login_timer = None
+        self.arm_login_timer()
+
+    def arm_login_timer(self):
+        secs = self.tgt.args.login_timeout
+        if secs > 0:
+            self.login_timer = self.tgt.call_later(secs, self.login_timeout)
+
+    def login_timeout(self):
+        self.login_timer = None
+        if self.closed or self.state != "login":
+            return
+        if self.portal.blackhole:
+            self.arm_login_timer()          # silent, not impatient
+            return
+        self.portal.stats["login_timeouts"] += 1
+        self.close("login not finished within %d s"
+                   % self.tgt.args.login_timeout)
 
     # ------------------------------------------------------------ I/O
 
@@ -678,7 +698,8 @@ class Conn:
                     p += 4
                 data = bytes(buf[p:p + dsl])
                 if dd:
-                    want = struct.unpack("<I", buf[p + padded:p + padded + 4])[0]
+                    q = p + padded
+                    want = struct.unpack("<I", buf[q:q + 4])[0]
                     if crc32c(buf[p:p + padded]) != want:
                         pos += total
                         self.log("data digest error, rejecting PDU")
@@ -690,6 +711,11 @@ class Conn:
             self.log("protocol error: %s; dropping connection" % e, 0)
             self.portal.stats["protocol_errors"] += 1
             self.close("protocol error")
+        except Exception:                               # a bug of ours
+            self.log("internal error, dropping connection:\n%s"
+                     % traceback.format_exc(), 0)
+            self.portal.stats["internal_errors"] += 1
+            self.close("internal error")
         finally:
             self.in_process = False
         if not self.closed:
@@ -744,6 +770,8 @@ class Conn:
             return
         self.log("closing (%s)%s" % (reason, " with RST" if rst else ""))
         self.closed = True
+        if self.login_timer is not None:
+            self.login_timer.cancelled = True
         if self.events:
             self.tgt.sel.unregister(self.sock)
             self.events = 0
@@ -782,7 +810,8 @@ class Conn:
             if pad:
                 parts.append(bytes(pad))
             if self.ddigest:
-                parts.append(struct.pack("<I", crc32c(bytes(data) + bytes(pad))))
+                parts.append(struct.pack("<I",
+                                         crc32c(bytes(data) + bytes(pad))))
         self.send(*parts)
 
     def next_statsn(self):
@@ -1009,7 +1038,8 @@ class Conn:
                 self.close_when_flushed = True
                 return
             out.append(("AuthMethod", l.auth))
-        chap_keys = {k: keys.pop(k) for k in list(keys) if k.startswith("CHAP_")}
+        chap_keys = {k: keys.pop(k) for k in list(keys)
+                     if k.startswith("CHAP_")}
         if chap_keys:
             r = self.chap_step(chap_keys, out)
             if r is not None:
@@ -1132,7 +1162,8 @@ class Conn:
                 p[k] = r
                 out.append((k, r))
             elif k == "ImmediateData":
-                r = "Yes" if (v == "Yes" and a.immediate_data == "yes") else "No"
+                r = "Yes" if v == "Yes" and a.immediate_data == "yes" \
+                    else "No"
                 p[k] = r
                 out.append((k, r))
             elif k in ("DataPDUInOrder", "DataSequenceInOrder"):
@@ -1187,7 +1218,8 @@ class Conn:
             "InitialR2T": p.get("InitialR2T", "Yes") == "Yes",
             "ImmediateData": p.get("ImmediateData", "Yes") == "Yes"
             and a.immediate_data == "yes",
-            "MaxBurstLength": p.get("MaxBurstLength", min(262144, a.max_burst)),
+            "MaxBurstLength": p.get("MaxBurstLength",
+                                    min(262144, a.max_burst)),
             "FirstBurstLength": p.get("FirstBurstLength",
                                       min(65536, a.first_burst)),
             "MaxOutstandingR2T": p.get("MaxOutstandingR2T", 1),
@@ -1228,7 +1260,8 @@ class Conn:
             # Multi-PDU requests are not needed by anyone we test with.
             self.send_reject(0x04, bhs)
             return
-        if ttt != ALL_ONES and self.text_pending and self.text_pending[0] == ttt:
+        tp = self.text_pending
+        if ttt != ALL_ONES and tp and tp[0] == ttt:
             rest = self.text_pending[1]
         else:
             self.text_pending = None
@@ -1319,11 +1352,9 @@ class Conn:
             if lun not in tgt.luns:
                 resp = 2
             else:
-                tgt.reset(lun, sess)
-        elif func == 6:                                  # TARGET WARM RESET
-            tgt.reset(None, sess)
-        elif func == 7:                                  # TARGET COLD RESET
-            tgt.reset(None, sess)
+                tgt.reset(lun)
+        elif func in (6, 7):                             # TARGET RESET
+            tgt.reset(None)
         elif func == 8:                                  # TASK REASSIGN
             resp = 4
         else:
@@ -1694,7 +1725,9 @@ class Target:
         portal.stats[key] += n
 
     def delay_for(self, portal):
-        return portal.delay_ms if portal.delay_ms is not None else self.delay_ms
+        if portal.delay_ms is not None:
+            return portal.delay_ms
+        return self.delay_ms
 
     def update_maxcmdsn(self, s):
         """MaxCmdSN = ExpCmdSN + window - 1 - tasks in progress, never moved
@@ -1805,7 +1838,7 @@ class Target:
         for c in list(self.conns):
             c.close(why, rst=True)
 
-    def reset(self, lun, by):
+    def reset(self, lun):
         """LU reset (lun given) or target reset: abort tasks, tell every
         I_T nexus with a unit attention (the issuer's too, as tgtd does and
         libiscsi's MultipathIO.Reset test expects)."""
@@ -2342,7 +2375,8 @@ class Target:
         if g is None:
             raise ValueError("no TPG %r (have %s)" % (tid, sorted(self.tpgs)))
         if state not in ALUA_STATES:
-            raise ValueError("state must be one of %s" % ", ".join(ALUA_STATES))
+            raise ValueError("state must be one of %s"
+                             % ", ".join(ALUA_STATES))
         if g.pending is not None:
             g.pending.cancelled = True
             g.pending = None
@@ -2700,6 +2734,9 @@ def main(argv=None):
     ap.add_argument("--ua-on-login", action="store_true",
                     help="new sessions start with UA 29/00 (power on)")
     ap.add_argument("--initial-statsn", type=int, default=1)
+    ap.add_argument("--login-timeout", type=int, default=30, metavar="S",
+                    help="drop connections still logging in after S s "
+                         "(0: never)")
     args = ap.parse_args(argv)
     if not 512 <= args.max_recv_dsl <= 16777215:
         ap.error("--max-recv-dsl out of range")

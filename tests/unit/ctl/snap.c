@@ -1,12 +1,21 @@
 /* snap.c: the snapshot builder of snap.h. */
-#include <stdio.h>
 #include <string.h>
 
 #include "snap.h"
 
 #define TARGET "iqn.2003-01.org.linux-iscsi.tgt:sn.1"
 
-#define COPY(dst, src) snprintf ((dst), sizeof (dst), "%s", (src))
+/* Bounded copy that always terminates (the fields are fixed arrays). */
+static void
+copy (char *dst, size_t cap, const char *src)
+{
+  size_t n = strnlen (src, cap - 1);
+
+  memmove (dst, src, n);
+  dst[n] = '\0';
+}
+
+#define COPY(dst, src) copy ((dst), sizeof (dst), (src))
 
 void
 snap_init (struct snap *sn)

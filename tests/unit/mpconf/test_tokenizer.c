@@ -142,8 +142,8 @@ test_read_line (void **state)
   /* 1500 characters: parsed as a 1023-byte line and a 477-byte one */
   memset (text, 'a', 1500);
   n = 1500;
-  memcpy (text + n, "\nx\r\ny\rz\n", 8);
-  n += 8;
+  memcpy (text + n, "\nx\r\ny\rz\n\r\rw\rv\n", 14);
+  n += 14;
   f = fmemopen (text, n, "r");
   assert_non_null (f);
   assert_true (mpc_read_line (f, buf));
@@ -152,9 +152,12 @@ test_read_line (void **state)
   assert_int_equal (strlen (buf), 477);
   assert_true (mpc_read_line (f, buf));
   assert_string_equal (buf, "x");
-  /* a CR hides the rest of the line */
+  /* a CR ends the line */
   assert_true (mpc_read_line (f, buf));
   assert_string_equal (buf, "y");
+  /* leading CRs are skipped over (and kept: they read as blanks) */
+  assert_true (mpc_read_line (f, buf));
+  assert_string_equal (buf, "\r\rw");
   assert_false (mpc_read_line (f, buf));
   fclose (f);
 }
