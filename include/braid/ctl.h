@@ -3,7 +3,7 @@
  * braidd answers multipathd's command language (multipathd -k, "show
  * topology", "fail path P", ...) on a Unix stream socket with multipathd's
  * framing, and prints multipath-tools' output formats, so scripts written
- * for multipathd keep working.  This header has four parts:
+ * for multipathd keep working.  This header has five parts:
  *
  *   - struct braid_strbuf, the growable text buffer every reply is built in;
  *   - the formatters: pure functions turning a struct braid_mp_snapshot
@@ -13,6 +13,7 @@
  *   - the server: the control socket on a struct braid_loop, with peer
  *     credential checks, a handler table keyed by command fingerprint
  *     (braid/mpstate.h's tokenizer) and deferred replies;
+ *   - ready-made handlers for the "show" commands over a snapshot source;
  *   - the client: one blocking round trip, for the braid CLI.
  *
  * braid has no kernel devices, so where multipath-tools prints kernel
@@ -229,8 +230,10 @@ void braid_ctl_server_opts_init (struct braid_ctl_server_opts *o);
 struct braid_ctl_server *braid_ctl_server_new (
   struct braid_loop *loop, const struct braid_ctl_server_opts *o);
 
-/* Close every client and the socket, and unlink the socket file.  Pending
- * deferred replies stay valid tokens until braid_ctl_reply_done(). */
+/* Close every client and the socket, and unlink the socket file (if it is
+ * still the one this server created).  Pending deferred replies stay valid
+ * tokens until braid_ctl_reply_done().  Not from inside a handler or the
+ * allow callback: stop the loop there and free afterwards. */
 void braid_ctl_server_free (struct braid_ctl_server *srv);
 
 /* Route the command with 'fingerprint' (BRAID_CLI_FP*) to 'fn' ('opaque'
@@ -263,7 +266,8 @@ const char *braid_ctl_server_get_error (const struct braid_ctl_server *srv);
 /* Inside a handler: answer this command later.  Returns a token (NULL with
  * errno ENOMEM, or EINVAL outside a handler).  The client gets no reply
  * and sends nothing more until braid_ctl_reply_done(). */
-struct braid_ctl_deferred *braid_ctl_reply_later (struct braid_ctl_server *srv);
+struct braid_ctl_deferred *
+braid_ctl_reply_later (struct braid_ctl_server *srv);
 
 /* The reply text of a deferred command; owned by the token. */
 struct braid_strbuf *braid_ctl_deferred_reply (struct braid_ctl_deferred *d);

@@ -66,11 +66,10 @@ trimmed_len (const char *s, size_t max)
 
 #define TRIMMED(field) trimmed_len ((field), sizeof (field))
 
-static int
-put_trimmed (struct braid_strbuf *sb, const char *s, size_t n)
-{
-  return braid_strbuf_add (sb, s, n);
-}
+/* A snapshot string field, bounded by its array even if the engine left
+ * it unterminated. */
+#define PUT_FIELD(sb, field) \
+  braid_strbuf_add ((sb), (field), strnlen ((field), sizeof (field)))
 
 /* Feed one of mpstate.h's snprintf-style printers into the buffer. */
 static int
@@ -150,14 +149,14 @@ has_vpr (const struct braid_mp_path_info *p)
 static int
 map_name (struct braid_strbuf *sb, const void *o)
 {
-  return braid_strbuf_puts (sb, MAP (o)->name[0] ? MAP (o)->name
-                                                 : MAP (o)->wwid);
+  return MAP (o)->name[0] ? PUT_FIELD (sb, MAP (o)->name)
+                          : PUT_FIELD (sb, MAP (o)->wwid);
 }
 
 static int
 map_uuid (struct braid_strbuf *sb, const void *o)
 {
-  return braid_strbuf_puts (sb, MAP (o)->wwid);
+  return PUT_FIELD (sb, MAP (o)->wwid);
 }
 
 static int
@@ -173,13 +172,13 @@ map_sysfs (struct braid_strbuf *sb, const void *o)
 static int
 map_failback (struct braid_strbuf *sb, const void *o)
 {
-  return braid_strbuf_puts (sb, MAP (o)->failback);
+  return PUT_FIELD (sb, MAP (o)->failback);
 }
 
 static int
 map_queueing (struct braid_strbuf *sb, const void *o)
 {
-  return braid_strbuf_puts (sb, MAP (o)->queueing);
+  return PUT_FIELD (sb, MAP (o)->queueing);
 }
 
 static int
@@ -220,7 +219,7 @@ map_size (struct braid_strbuf *sb, const void *o)
 static int
 map_features (struct braid_strbuf *sb, const void *o)
 {
-  return braid_strbuf_puts (sb, MAP (o)->features);
+  return PUT_FIELD (sb, MAP (o)->features);
 }
 
 static int
@@ -232,7 +231,7 @@ map_failures (struct braid_strbuf *sb, const void *o)
 static int
 map_hwhandler (struct braid_strbuf *sb, const void *o)
 {
-  return braid_strbuf_puts (sb, MAP (o)->hwhandler);
+  return PUT_FIELD (sb, MAP (o)->hwhandler);
 }
 
 static int
@@ -300,9 +299,9 @@ map_vend (struct braid_strbuf *sb, const void *o)
   const struct braid_mp_path_info *p;
 
   if (TRIMMED (m->vendor) > 0)
-    return put_trimmed (sb, m->vendor, TRIMMED (m->vendor));
+    return braid_strbuf_add (sb, m->vendor, TRIMMED (m->vendor));
   p = first_path (m, has_vendor);
-  return p ? put_trimmed (sb, p->vendor, TRIMMED (p->vendor))
+  return p ? braid_strbuf_add (sb, p->vendor, TRIMMED (p->vendor))
            : braid_strbuf_puts (sb, "##");
 }
 
@@ -313,9 +312,9 @@ map_prod (struct braid_strbuf *sb, const void *o)
   const struct braid_mp_path_info *p;
 
   if (TRIMMED (m->product) > 0)
-    return put_trimmed (sb, m->product, TRIMMED (m->product));
+    return braid_strbuf_add (sb, m->product, TRIMMED (m->product));
   p = first_path (m, has_product);
-  return p ? put_trimmed (sb, p->product, TRIMMED (p->product))
+  return p ? braid_strbuf_add (sb, p->product, TRIMMED (p->product))
            : braid_strbuf_puts (sb, "##");
 }
 
@@ -326,9 +325,9 @@ map_rev (struct braid_strbuf *sb, const void *o)
   const struct braid_mp_path_info *p;
 
   if (TRIMMED (m->revision) > 0)
-    return put_trimmed (sb, m->revision, TRIMMED (m->revision));
+    return braid_strbuf_add (sb, m->revision, TRIMMED (m->revision));
   p = first_path (m, has_revision);
-  return p ? put_trimmed (sb, p->revision, TRIMMED (p->revision))
+  return p ? braid_strbuf_add (sb, p->revision, TRIMMED (p->revision))
            : braid_strbuf_puts (sb, "##");
 }
 
@@ -382,20 +381,21 @@ static const struct field map_fields[] = {
 static int
 path_uuid (struct braid_strbuf *sb, const void *o)
 {
-  return braid_strbuf_puts (sb, PATH (o)->wwid);
+  return PUT_FIELD (sb, PATH (o)->wwid);
 }
 
 static int
 path_hcil (struct braid_strbuf *sb, const void *o)
 {
-  return braid_strbuf_puts (sb, PATH (o)->hcil[0] ? PATH (o)->hcil
-                                                  : "#:#:#:#");
+  return PATH (o)->hcil[0] ? PUT_FIELD (sb, PATH (o)->hcil)
+                           : braid_strbuf_puts (sb, "#:#:#:#");
 }
 
 static int
 path_dev (struct braid_strbuf *sb, const void *o)
 {
-  return braid_strbuf_puts (sb, PATH (o)->name[0] ? PATH (o)->name : "-");
+  return PATH (o)->name[0] ? PUT_FIELD (sb, PATH (o)->name)
+                           : braid_strbuf_puts (sb, "-");
 }
 
 static int
@@ -444,8 +444,7 @@ path_checker (struct braid_strbuf *sb, const void *o)
 {
   const struct braid_mp_path_info *p = PATH (o);
 
-  return braid_strbuf_add (sb, p->checker, strnlen (p->checker,
-                                                     sizeof p->checker));
+  return PUT_FIELD (sb, p->checker);
 }
 
 static int
@@ -485,8 +484,7 @@ path_serial (struct braid_strbuf *sb, const void *o)
 {
   const struct braid_mp_path_info *p = PATH (o);
 
-  return braid_strbuf_add (sb, p->serial, strnlen (p->serial,
-                                                    sizeof p->serial));
+  return PUT_FIELD (sb, p->serial);
 }
 
 static int
@@ -503,7 +501,7 @@ path_multipath (struct braid_strbuf *sb, const void *o)
   if (r->m == NULL)
     return braid_strbuf_puts (sb, "[orphan]");
   if (r->p->map[0] != '\0')
-    return braid_strbuf_puts (sb, r->p->map);
+    return PUT_FIELD (sb, r->p->map);
   return map_name (sb, r->m);
 }
 
@@ -512,7 +510,8 @@ path_tgt_wwnn (struct braid_strbuf *sb, const void *o)
 {
   const struct braid_mp_path_info *p = PATH (o);
 
-  return braid_strbuf_puts (sb, p->target[0] ? p->target : "[undef]");
+  return p->target[0] ? PUT_FIELD (sb, p->target)
+                      : braid_strbuf_puts (sb, "[undef]");
 }
 
 static int
@@ -584,7 +583,7 @@ static const struct field path_fields[] = {
 static int
 group_selector (struct braid_strbuf *sb, const void *o)
 {
-  return braid_strbuf_puts (sb, GROUP (o)->selector);
+  return PUT_FIELD (sb, GROUP (o)->selector);
 }
 
 static int

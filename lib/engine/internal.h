@@ -129,6 +129,7 @@ struct braid_mp_map {
   struct mp_io *fenced;             /* writes held after a path failure */
   int fence_tmf;                    /* a LUN RESET is in flight */
   uint64_t fence_deadline;
+  uint64_t grace_until;             /* fast_io_fail_tmo after the last path went */
   int suspended;
   int queueing_disabled;
   int open_count;

@@ -104,11 +104,15 @@ enqueue (struct braid_mp_map *m, struct mp_io *r)
 static void dispatch (struct mp_io *r);
 
 /* No usable path: queue or fail, as no_path_retry says. */
+/* No usable path: queue or fail, as no_path_retry says.  For
+ * fast_io_fail_tmo after the last path went, I/O waits anyway: a session
+ * that broke on a reset is usually back within that time. */
 static void
 no_path (struct mp_io *r)
 {
   struct braid_mp_map *m = r->map;
-  if (mp_noqueue_should_queue (&m->nq) && !m->queueing_disabled)
+  if ((mp_noqueue_should_queue (&m->nq) && !m->queueing_disabled)
+      || braid_now_ns () < m->grace_until)
     enqueue (m, r);
   else
     io_complete (r, EIO);

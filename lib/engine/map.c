@@ -396,10 +396,20 @@ map_path_state (struct braid_mp_map *m, struct braid_mp_path *p, int new_chk,
   refresh_sel (m);
   if (usable && idx < m->npaths && !mp_state_usable (prev_chk))
     mp_selector_reinstate (m->selector, m->sel, m->npaths, idx);
-  unsigned ev = mp_noqueue_on_paths (&m->nq, (unsigned) map_usable_paths (m), 0, now);
-  if (map_usable_paths (m) > 0)
+  int left = map_usable_paths (m);
+  if (!usable && left == 0) {
+    /* fast_io_fail_tmo: how long a broken session may take to come back
+     * before its I/O stops waiting (-1: off; unset: multipath's 5 s). */
+    long long tmo = m->set.v[BRAID_MPS_FAST_IO_FAIL_TMO].num;
+    if (m->set.v[BRAID_MPS_FAST_IO_FAIL_TMO].src == BRAID_MPCONF_SRC_UNSET)
+      tmo = 5;
+    m->grace_until = tmo > 0 ? now + (uint64_t) tmo * 1000000000ull : 0;
+  }
+  unsigned ev = mp_noqueue_on_paths (&m->nq, (unsigned) left, 0, now);
+  if (left > 0)
     io_dispatch_queue (m);
-  else if (ev & MP_NQ_QUEUE_OFF || mp_noqueue_should_fail_queued (&m->nq))
+  else if ((ev & MP_NQ_QUEUE_OFF || mp_noqueue_should_fail_queued (&m->nq))
+           && now >= m->grace_until)
     io_fail_queue (m, EIO);
 }
 
@@ -436,7 +446,8 @@ map_tick (struct braid_mp_map *m, uint64_t now)
   unsigned ev = mp_noqueue_tick (&m->nq, now);
   if (m->nqueued && map_usable_paths (m) == 0)
     m->total_q_time++;
-  if (ev & MP_NQ_QUEUE_OFF || (m->nqueued && mp_noqueue_should_fail_queued (&m->nq))) {
+  if ((ev & MP_NQ_QUEUE_OFF || (m->nqueued && mp_noqueue_should_fail_queued (&m->nq)))
+      && now >= m->grace_until) {
     if (m->nqueued) {
       BRAID_LOG (&m->mp->log, BRAID_LOG_WARNING, "%s: no path came back: failing "
                  "%u queued I/O", m->name, m->nqueued);

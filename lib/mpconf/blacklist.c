@@ -127,11 +127,12 @@ braid_mpconf_blacklisted (const struct braid_mpconf *conf,
   if (!conf || !id)
     return 0;
 
+  /* the first criterion that blacklists decides; otherwise the result
+   * is the last criterion's (wwid), as in filter_path */
   r = filter_property (conf, id, uid_attribute (conf, id), prop,
                        sizeof prop);
   if (r <= 0)
     {
-      int wl = r;
       r = filter (conf, MPC_BL_DEVNODE, id->devnode,
                   BRAID_MPCONF_BL_DEVNODE,
                   (id->flags & BRAID_MPCONF_PATH_BRAID) != 0);
@@ -150,11 +151,10 @@ braid_mpconf_blacklisted (const struct braid_mpconf *conf,
       if (r <= 0)
         r = filter (conf, MPC_BL_WWID, id->wwid, BRAID_MPCONF_BL_WWID,
                     false);
-      (void) wl;
     }
 
   if (!why || !why_len || r == 0)
-    return r > 0 ? r : (r < 0 ? r : 0);
+    return r;
   state = r > 0 ? "blacklisted" : "whitelisted";
   switch (r > 0 ? r : -r)
     {

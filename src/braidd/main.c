@@ -183,8 +183,10 @@ main (int argc, char **argv)
       snprintf (n->portal, sizeof n->portal, "%.*s", (int) (comma - optarg), optarg);
       snprintf (n->target, sizeof n->target, "%s", comma + 1);
       n->enroll = 1;
-      n->next = logins;
-      logins = n;
+      struct daemon_node **tail = &logins;
+      while (*tail)
+        tail = &(*tail)->next;
+      *tail = n;
       break;
     }
     case 'h': usage (stdout); return 0;

@@ -169,9 +169,14 @@ nodes_login (struct daemon *d, const struct daemon_node *spec, braid_mp_cb cb,
     return r;
   struct daemon_node *n = malloc (sizeof *n);
   if (n) {
+    /* Keep login order: the state file, session numbers (the H of
+     * H:C:T:L) and path order stay the same across restarts. */
+    struct daemon_node **tail = &d->nodes;
+    while (*tail)
+      tail = &(*tail)->next;
     *n = *spec;
-    n->next = d->nodes;
-    d->nodes = n;
+    n->next = NULL;
+    *tail = n;
   }
   return 0;
 }
