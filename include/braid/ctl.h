@@ -314,8 +314,9 @@ struct braid_ctl_show_ops {
  * formats: show paths [format F | raw format F | stats | json], show path
  * P, show maps [status | stats | topology | json | format F | raw format
  * F], show topology, show map M [topology | json | format F | raw format
- * F], show status, show wildcards.  'ops' is borrowed and must outlive
- * the server.  A map or path that does not exist answers "fail\n".
+ * F], show status, show wildcards.  As in multipathd, "show map M raw
+ * format F" is padded like "show map M format F".  'ops' is borrowed and
+ * must outlive the server.  A map or path that does not exist answers "fail\n".
  * Returns 0, -EINVAL or -ENOMEM. */
 int braid_ctl_register_show (struct braid_ctl_server *srv,
                              const struct braid_ctl_show_ops *ops);

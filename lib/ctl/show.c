@@ -57,7 +57,9 @@ show_map (const struct braid_mp_snapshot *s, const struct braid_cli_cmd *cmd,
   case BRAID_CLI_FP3 (L, K (MAP), K (FMT)):
     return braid_ctl_fmt_map (reply, s, m, fmt, 0);
   case BRAID_CLI_FP4 (L, K (MAP), K (RAW), K (FMT)):
-    return braid_ctl_fmt_map (reply, s, m, fmt, BRAID_CTL_FMT_RAW);
+    /* multipathd routes "raw" here to the padded handler too
+     * (cli_list_map_fmt); scripts see the same bytes from braid. */
+    return braid_ctl_fmt_map (reply, s, m, fmt, 0);
   case BRAID_CLI_FP3 (L, K (MAP), K (JSON)):
     return braid_ctl_fmt_map_json (reply, m);
   default:

@@ -73,8 +73,8 @@ rtpg_cb (struct braid_iscsi *s, int status, void *data, void *opaque)
     }
 }
 
-static void
-refresh_alua (struct braid_mp_path *p)
+void
+path_refresh_alua (struct braid_mp_path *p)
 {
   if (p->rtpg_inflight || !p->map || strcmp (p->map->prio_name, "alua") || !p->tpgs
       || !p->node || !braid_iscsi_is_logged_in (p->node->sess))
@@ -119,7 +119,7 @@ check_cb (struct braid_iscsi *s, int status, void *data, void *opaque)
     st = MP_STATE_DOWN;
   apply_state (p, st);
   if (mp_state_usable (p->chk))
-    refresh_alua (p);
+    path_refresh_alua (p);
 }
 
 void
@@ -158,6 +158,34 @@ check_path (struct braid_mp_path *p)
     p->check_inflight = 1;
   else
     apply_state (p, MP_STATE_DOWN);
+}
+
+/* The target refused a command on this path for a path reason.  Take it
+ * out of the map until its checker reinstates it, note the ALUA state the
+ * sense announced, and ask for the port group states again. */
+void
+path_refused (struct braid_mp_path *p, const struct braid_scsi_sense *s)
+{
+  struct braid_mp_map *m = p->map;
+  if (!m)
+    return;
+  if (s->key == 2 && s->asc == 0x04) {
+    int st = s->ascq == 0x0b ? 2 : s->ascq == 0x0c ? 3 : s->ascq == 0x0a ? 0x0f : -1;
+    if (st >= 0 && st != p->alua_state) {
+      p->alua_state = st;
+      map_prio_changed (m);
+    }
+  }
+  if (p->map_state != MP_MAP_FAILED) {
+    BRAID_LOG (&p->mp->log, BRAID_LOG_NOTICE, "%s/%s: refused by the target "
+               "(sense %x/%02x/%02x): path failed until rechecked",
+               m->name, p->name, s->key, s->asc, s->ascq);
+    p->map_state = MP_MAP_FAILED;
+    p->timer.tick = 1;
+    map_path_state (m, p, p->chk, p->chk);
+    mp_event (p->mp, BRAID_MP_EV_PATH_STATE, m, p);
+  }
+  path_refresh_alua (p);
 }
 
 /* The node's session failed: its paths cannot carry I/O now. */

@@ -187,6 +187,8 @@ int map_usable_paths (const struct braid_mp_map *m);
 /* check.c */
 void check_path (struct braid_mp_path *p);
 void path_session_down (struct braid_mp_path *p);
+void path_refused (struct braid_mp_path *p, const struct braid_scsi_sense *s);
+void path_refresh_alua (struct braid_mp_path *p);
 
 /* io.c */
 void io_dispatch_queue (struct braid_mp_map *m);

@@ -276,8 +276,12 @@ io_cb (struct braid_iscsi *s, int status, void *data, void *opaque)
       /* The session is gone or going: take the path out now rather than
        * at the next check. */
       path_session_down (p);
-    else if (p && status < 0x100)
-      p->timer.tick = 0;            /* recheck it (ALUA state may change) */
+    else if (p && status < 0x100 && p->map == m)
+      /* The target refused it on this port (ALUA standby, unavailable,
+       * transitioning...): stop using the path until its checker says
+       * otherwise, as dm-multipath fails a path on such errors, and learn
+       * the new port states. */
+      path_refused (p, &sense);
     if (++r->retries > MAX_RETRIES) {
       io_complete (r, EIO);
       return;
@@ -293,6 +297,8 @@ io_cb (struct braid_iscsi *s, int status, void *data, void *opaque)
     dispatch (r);
     return;
   }
+  if (disp == BRAID_SCSI_UNIT_ATTENTION && sense.asc == 0x2a && sense.ascq == 0x06 && p)
+    path_refresh_alua (p);          /* asymmetric access state changed */
   if (disp == BRAID_SCSI_RETRY_SAME_PATH || disp == BRAID_SCSI_UNIT_ATTENTION
       || status == BRAID_STATUS_TASK_ABORTED) {
     /* Busy, a Unit Attention, or aborted by our own LUN RESET: the target

@@ -638,8 +638,9 @@ test_show_handlers (void **state)
   expect_call (e, "show maps raw format \"%n %N\"", "mpatha 2\n");
   expect_call (e, "show map mpatha format \"%n|%Q|\"",
                "mpatha|12 chk  |\n");
+  /* multipathd pads "show map M raw format" as well. */
   expect_call (e, "show map mpatha raw format \"%n|%Q|\"",
-               "mpatha|12 chk|\n");
+               "mpatha|12 chk  |\n");
   expect_call (e, "show paths format %d", "dev\nsdb\nsdc\n");
   expect_call (e, "show paths raw format \"%d %T\"",
                "sdb ready\nsdc ready\n");
