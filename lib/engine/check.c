@@ -109,6 +109,14 @@ check_cb (struct braid_iscsi *s, int status, void *data, void *opaque)
     .asc = r ? r->asc : 0,
     .ascq = r ? r->ascq : 0,
   };
+  if (!t.transport_error) {
+    /* prio path_latency: braid times the checker's own commands instead
+     * of sending extra reads (multipath-tools sends io_num reads). */
+    p->lat_ring[p->lat_pos] = braid_now_ns () - p->check_sent_ns;
+    p->lat_pos = (p->lat_pos + 1) % 16;
+    if (p->lat_n < 16)
+      p->lat_n++;
+  }
   int st = mp_tur_state (&t, ++p->tur_attempt);
   if (st == -EAGAIN) {
     check_path (p);                 /* Unit Attention: ask again */
@@ -120,6 +128,8 @@ check_cb (struct braid_iscsi *s, int status, void *data, void *opaque)
   apply_state (p, st);
   if (mp_state_usable (p->chk))
     path_refresh_alua (p);
+  if (p->map && !strcmp (p->map->prio_name, "path_latency"))
+    map_prio_changed (p->map);      /* recomputes every path's prio */
 }
 
 void

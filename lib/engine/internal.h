@@ -98,6 +98,8 @@ struct braid_mp_path {
   struct iovec iov;
   int released;                     /* freed once its last command returns */
   int rtpg_inflight;
+  uint64_t lat_ring[16];            /* checker round trips (path_latency) */
+  unsigned lat_n, lat_pos;
   uint8_t rtpg_cdb[16];
   uint8_t rtpg_buf[1024];
   struct iovec rtpg_iov;
@@ -120,6 +122,7 @@ struct braid_mp_map {
   unsigned polling_interval, max_polling_interval, checker_timeout;
   char checker[32];
   char prio_name[32];
+  double latency_base;              /* prio path_latency */
   struct mp_failback fb;
   struct mp_noqueue nq;
   uint64_t size;
@@ -130,6 +133,7 @@ struct braid_mp_map {
   int fence_tmf;                    /* a LUN RESET is in flight */
   uint64_t fence_deadline;
   uint64_t grace_until;             /* fast_io_fail_tmo after the last path went */
+  int no_unmap;                     /* the LU refused UNMAP once */
   int suspended;
   int queueing_disabled;
   int open_count;

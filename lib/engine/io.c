@@ -41,7 +41,13 @@ struct mp_io {
   int retries;
   int fenced;
   struct mp_node *fence_node;       /* whose session the write may sit in */
+  struct iovec *ziov;               /* WRITE_ZEROES: the zero buffer, repeated */
 };
+
+/* WRITE_ZEROES is sent as a WRITE of this buffer repeated (every target
+ * does WRITE; WRITE SAME support varies), still without a copy. */
+#define ZERO_CHUNK 65536
+static const uint8_t zero_chunk[ZERO_CHUNK];
 
 static struct mp_io *
 io_get (struct braid_mp *mp)
@@ -59,6 +65,8 @@ io_get (struct braid_mp *mp)
 static void
 io_put (struct braid_mp *mp, struct mp_io *r)
 {
+  free (r->ziov);
+  r->ziov = NULL;
   if (mp->io_free_n < IO_CACHE_MAX) {
     r->next = mp->io_free;
     mp->io_free = r;
@@ -310,6 +318,13 @@ io_cb (struct braid_iscsi *s, int status, void *data, void *opaque)
     dispatch (r);
     return;
   }
+  /* UNMAP is a hint (NBD TRIM): a LU that does not do it has nothing to
+   * discard.  Remember, and stop asking. */
+  if (r->io.op == BRAID_MP_UNMAP && sense.key == 5) {
+    m->no_unmap = 1;
+    io_complete (r, 0);
+    return;
+  }
   /* Medium, target or request errors: the client's answer. */
   int err = EIO;
   if (sense.key == 7 || (sense.asc == 0x27 && sense.ascq == 0x07))
@@ -362,13 +377,22 @@ build (struct mp_io *r, struct braid_scsi_cmd *c)
     break;
   }
   case BRAID_MP_WRITE_ZEROES: {
-    static uint8_t zero[4096];
-    c->cdb_len = (uint8_t) braid_scsi_cdb_write_same16 (r->cdb, lba, blocks, 0, 0, 0);
-    r->piov = (struct iovec) { zero, bs <= sizeof zero ? bs : sizeof zero };
+    int n = (int) ((r->io.len + ZERO_CHUNK - 1) / ZERO_CHUNK);
+    if (!r->ziov) {
+      r->ziov = malloc ((size_t) n * sizeof *r->ziov);
+      if (!r->ziov)
+        return -ENOMEM;
+      for (int i = 0; i < n; i++) {
+        uint32_t left = r->io.len - (uint32_t) i * ZERO_CHUNK;
+        r->ziov[i] = (struct iovec) { (void *) zero_chunk,
+                                      left < ZERO_CHUNK ? left : ZERO_CHUNK };
+      }
+    }
+    c->cdb_len = (uint8_t) braid_scsi_cdb_write16 (r->cdb, lba, blocks, r->io.fua);
     c->dir = BRAID_DIR_WRITE;
-    c->iov = &r->piov;
-    c->iovcnt = 1;
-    c->xfer_len = (uint32_t) r->piov.iov_len;
+    c->iov = r->ziov;
+    c->iovcnt = n;
+    c->xfer_len = r->io.len;
     break;
   }
   default:
@@ -462,6 +486,10 @@ braid_mp_map_submit (struct braid_mp_map *m, const struct braid_mp_io *io,
     return -ENOMEM;
   r->map = m;
   r->io = *io;
+  if (io->op == BRAID_MP_UNMAP && m->no_unmap) {
+    io_complete (r, 0);
+    return 0;
+  }
   r->done = done;
   r->opaque = opaque;
   dispatch (r);

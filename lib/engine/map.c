@@ -63,6 +63,12 @@ path_prio (struct braid_mp_map *m, struct braid_mp_path *p)
       return MP_PRIO_UNDEF;
     return mp_prio_alua (p->alua_state, p->alua_pref > 0, 0);
   }
+  if (!strcmp (m->prio_name, "path_latency")) {
+    if (!p->lat_n)
+      return MP_PRIO_UNDEF;
+    int pr = mp_prio_path_latency (p->lat_ring, p->lat_n, m->latency_base);
+    return pr < 0 ? MP_PRIO_UNDEF : pr;
+  }
   return mp_prio_const ();
 }
 
@@ -186,7 +192,12 @@ map_resolve (struct braid_mp_map *m)
   snprintf (m->checker, sizeof m->checker, "%s",
             chk && (!strcmp (chk, "readsector0") || !strcmp (chk, "none")) ? chk : "tur");
   const char *prio = m->set.v[BRAID_MPS_PRIO].str;
-  snprintf (m->prio_name, sizeof m->prio_name, "%s", prio && !strcmp (prio, "alua") ? "alua" : "const");
+  snprintf (m->prio_name, sizeof m->prio_name, "%s",
+            prio && (!strcmp (prio, "alua") || !strcmp (prio, "path_latency")) ? prio : "const");
+  if (!strcmp (m->prio_name, "path_latency")) {
+    unsigned io_num;
+    mp_prio_path_latency_args (m->set.v[BRAID_MPS_PRIO_ARGS].str, &io_num, &m->latency_base);
+  }
   long long pi = m->set.v[BRAID_MPS_POLLING_INTERVAL].num;
   long long maxpi = m->set.v[BRAID_MPS_MAX_POLLING_INTERVAL].num;
   m->polling_interval = pi > 0 ? (unsigned) pi : 5;
@@ -530,18 +541,50 @@ braid_mp_map_suspend (struct braid_mp_map *m, int suspend)
   return 0;
 }
 
+static void
+resize_cb (struct braid_iscsi *s, int status, void *data, void *opaque)
+{
+  struct braid_mp_path *p = opaque;
+  struct braid_scsi_result *r = data;
+  struct braid_scsi_capacity cap;
+  (void) s;
+  p->rtpg_inflight = 0;
+  if (status != BRAID_STATUS_GOOD || !p->map
+      || braid_scsi_parse_read_capacity16 (p->rtpg_buf, r->data_transferred, &cap) < 0)
+    return;
+  p->blocks = cap.blocks;
+  p->block_size = cap.block_size;
+  struct braid_mp_map *m = p->map;
+  uint64_t size = cap.blocks * cap.block_size;
+  if (size != m->size) {
+    BRAID_LOG (&m->mp->log, BRAID_LOG_NOTICE, "%s: size %llu -> %llu bytes", m->name,
+               (unsigned long long) m->size, (unsigned long long) size);
+    m->size = size;
+    mp_event (m->mp, BRAID_MP_EV_MAP_RESIZED, m, NULL);
+  }
+}
+
+/* "resize map": reread the capacity through a usable path (READ
+ * CAPACITY(16)); the new size is applied when the answer comes. */
 int
 braid_mp_map_resize (struct braid_mp_map *m)
 {
-  /* Capacity is reread by a fresh probe of the first usable path. */
-  for (size_t i = 0; i < m->npaths; i++)
-    if (mp_state_usable (m->paths[i]->chk)) {
-      uint64_t old = m->size;
-      m->size = m->paths[i]->blocks * m->paths[i]->block_size;
-      if (m->size != old)
-        mp_event (m->mp, BRAID_MP_EV_MAP_RESIZED, m, NULL);
+  for (size_t i = 0; i < m->npaths; i++) {
+    struct braid_mp_path *p = m->paths[i];
+    if (!mp_state_usable (p->chk) || p->rtpg_inflight || !p->node
+        || !braid_iscsi_is_logged_in (p->node->sess))
+      continue;
+    int len = braid_scsi_cdb_read_capacity16 (p->rtpg_cdb, 32);
+    p->rtpg_iov = (struct iovec) { p->rtpg_buf, 32 };
+    struct braid_scsi_cmd c = { .lun = (uint64_t) p->lun, .cdb = p->rtpg_cdb,
+                                .cdb_len = (uint8_t) len, .dir = BRAID_DIR_READ,
+                                .iov = &p->rtpg_iov, .iovcnt = 1, .xfer_len = 32,
+                                .timeout_ms = 10000 };
+    if (braid_iscsi_command_async (p->node->sess, &c, resize_cb, p, NULL) == 0) {
+      p->rtpg_inflight = 1;
       return 0;
     }
+  }
   mp_set_error (m->mp, "%s has no usable path to read its size", m->name);
   return -EIO;
 }

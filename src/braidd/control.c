@@ -424,6 +424,141 @@ h_logout (void *o, const struct braid_cli_cmd *c, struct braid_strbuf *r)
   return 0;
 }
 
+/* discover portal P [portal P...] [iface I]: SendTargets through each
+ * portal, answered in iscsiadm's format once every portal has answered. */
+struct disc_req {
+  struct daemon *d;
+  struct braid_ctl_deferred *reply;
+  int pending, failed;
+};
+
+struct disc_one {
+  struct disc_req *req;
+  struct braid_iscsi *s;
+  char portal[300];
+};
+
+static void
+disc_finish (struct disc_req *dr)
+{
+  if (--dr->pending)
+    return;
+  braid_ctl_reply_done (dr->reply, dr->failed ? -EIO : 0);
+  free (dr);
+}
+
+static void
+disc_free_deferred (struct braid_loop *loop, void *opaque)
+{
+  struct disc_one *o = opaque;
+  (void) loop;
+  braid_iscsi_detach (o->s);
+  braid_iscsi_free (o->s);
+  disc_finish (o->req);
+  free (o);
+}
+
+static void
+disc_fail (struct disc_one *o, const char *why)
+{
+  o->req->failed++;
+  braid_strbuf_printf (braid_ctl_deferred_reply (o->req->reply),
+                       "discovery through %s failed: %s\n", o->portal, why);
+  braid_loop_defer (o->req->d->loop, disc_free_deferred, o);
+}
+
+static void
+disc_loggedout (struct braid_iscsi *s, int status, void *data, void *opaque)
+{
+  (void) s;
+  (void) status;
+  (void) data;
+  struct disc_one *o = opaque;
+  braid_loop_defer (o->req->d->loop, disc_free_deferred, o);
+}
+
+static void
+disc_answer (struct braid_iscsi *s, int status, void *data, void *opaque)
+{
+  struct disc_one *o = opaque;
+  struct braid_discovery *dv = data;
+  if (status != BRAID_STATUS_GOOD || !dv) {
+    disc_fail (o, braid_iscsi_get_error (s));
+    return;
+  }
+  struct braid_strbuf *r = braid_ctl_deferred_reply (o->req->reply);
+  for (size_t t = 0; t < dv->ntargets; t++)
+    for (size_t p = 0; p < dv->targets[t].nportals; p++) {
+      const struct braid_discovery_portal *dp = &dv->targets[t].portals[p];
+      braid_strbuf_printf (r, strchr (dp->host, ':') ? "[%s]:%u,%d %s\n" : "%s:%u,%d %s\n",
+                           dp->host, dp->port, dp->tpgt < 0 ? 1 : dp->tpgt,
+                           dv->targets[t].name);
+    }
+  braid_discovery_free (dv);
+  if (braid_iscsi_logout_async (s, disc_loggedout, o) < 0)
+    braid_loop_defer (o->req->d->loop, disc_free_deferred, o);
+}
+
+static void
+disc_connected (struct braid_iscsi *s, int status, void *data, void *opaque)
+{
+  (void) data;
+  struct disc_one *o = opaque;
+  if (status != BRAID_STATUS_GOOD || braid_iscsi_discovery_async (s, disc_answer, o) < 0)
+    disc_fail (o, braid_iscsi_get_error (s));
+}
+
+static int
+h_discover (void *o, const struct braid_cli_cmd *c, struct braid_strbuf *r)
+{
+  struct daemon *d = o;
+  const char *portals[32], *iface = NULL;
+  int np = 0;
+  for (size_t i = 1; i + 1 < c->nwords; i += 2) {
+    const char *w = c->words[i].param, *v = c->words[i + 1].param;
+    if (w && !strcmp (w, "portal") && np < 32)
+      portals[np++] = v;
+    else if (w && !strcmp (w, "iface"))
+      iface = v;
+  }
+  if (!np) {
+    braid_strbuf_puts (r, "discover: needs portal P\n");
+    return 1;
+  }
+  struct disc_req *dr = calloc (1, sizeof *dr);
+  if (!dr)
+    return -ENOMEM;
+  dr->d = d;
+  dr->pending = 1;
+  dr->reply = braid_ctl_reply_later (d->ctl);
+  for (int i = 0; i < np; i++) {
+    struct disc_one *one = calloc (1, sizeof *one);
+    struct braid_iscsi_opts io;
+    braid_iscsi_opts_init (&io);
+    io.reconnect = 0;
+    io.connect_timeout_ms = 10000;
+    if (iface)
+      snprintf (io.bind_iface, sizeof io.bind_iface, "%s", iface);
+    const char *ini = getenv ("BRAID_INITIATOR_NAME");
+    if (!one || !(one->s = braid_iscsi_new (ini ? ini : "iqn.2026-11.dev.braid:initiator"))) {
+      free (one);
+      dr->failed++;
+      continue;
+    }
+    one->req = dr;
+    snprintf (one->portal, sizeof one->portal, "%s", portals[i]);
+    dr->pending++;
+    if (braid_iscsi_set_opts (one->s, &io) < 0
+        || braid_iscsi_set_portal (one->s, portals[i]) < 0
+        || braid_iscsi_set_session_type (one->s, BRAID_ISCSI_SESSION_DISCOVERY) < 0
+        || braid_iscsi_attach (one->s, d->loop) < 0
+        || braid_iscsi_connect_async (one->s, disc_connected, one) < 0)
+      disc_fail (one, braid_iscsi_get_error (one->s));
+  }
+  disc_finish (dr);
+  return 0;
+}
+
 static void
 ctl_log (void *opaque, int level, const char *msg)
 {
@@ -488,6 +623,7 @@ control_start (struct daemon *d)
     braid_ctl_server_set_handler (srv, table[i].fp, table[i].fn, d);
   braid_ctl_server_set_verb (srv, "login", h_login, d);
   braid_ctl_server_set_verb (srv, "logout", h_logout, d);
+  braid_ctl_server_set_verb (srv, "discover", h_discover, d);
   return 0;
 }
 

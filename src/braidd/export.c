@@ -98,9 +98,8 @@ export_event (void *opaque, int event, struct braid_mp_map *m,
       .size = braid_mp_map_size (m),
       .min_block_size = bs ? bs : 512, .preferred_block_size = 4096,
       .max_block_size = 32u << 20,
-      /* TRIM and WRITE_ZEROES are not advertised yet: they need the LU's
-       * provisioning (VPD 0xB2) checked per map first. */
       .flags = BRAID_NBD_EXPORT_FLUSH | BRAID_NBD_EXPORT_FUA
+               | BRAID_NBD_EXPORT_TRIM | BRAID_NBD_EXPORT_WRITE_ZEROES
                | BRAID_NBD_EXPORT_MULTI_CONN,
       .backend = &backend, .backend_opaque = m,
     };
