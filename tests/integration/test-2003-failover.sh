@@ -94,9 +94,21 @@ for mode in drop reset kill; do
   ups=$(braidd_count fo "$exp/$path: down -> up")
   log "$mode: I/O on $active; cutting it"
 
+  nlines=$(wc -l < "$BRAIDD_LOG")
   cut_path "$mode" "$active" "$port"
   braidd_wait_log fo 30 "$exp/$path: up -> down" $(( downs + 1 )) \
     || fail "$mode: braidd did not see $path go down"
+  # The three modes really differ: the session's first failure reason.
+  why=$(tail -n +$(( nlines + 1 )) "$BRAIDD_LOG" \
+          | grep -F "$active:$port $iqn: session down: " | head -n 1)
+  why=${why#*session down: }
+  log "$mode: braidd's reason: $why"
+  case $mode in
+    drop) pat='NOP-Out|timed out' ;;
+    reset) pat='reset|refused' ;;
+    kill) pat='closed' ;;
+  esac
+  grep -qiE "$pat" <<<"$why" || fail "$mode: unexpected reason for the session failure: '$why'"
   sleep_interruptible 4
   moved=$(active_portal)
   assert_eq "$moved" "$(other "$active")" "$mode: portal carrying I/O while $active is cut"
@@ -119,7 +131,7 @@ print(r["ios"], r["errors"], r["mismatches"], r["max_gap_ms"], r["max_gap_at_s"]
   assert_eq "$errs" 0 "$mode: nbd-verify errors"
   assert_eq "$mism" 0 "$mode: nbd-verify mismatches"
   assert_eq "$vrc" 0 "$mode: nbd-verify exit status"
-  summary+=("$mode: cut $active, $ios I/Os, 0 errors, 0 mismatches, longest gap $gap ms")
+  summary+=("$mode: cut $active ($why), $ios I/Os, 0 errors, 0 mismatches, longest gap $gap ms")
   pass "$mode: failover from $active without an error"
 done
 

@@ -175,15 +175,18 @@ _braidd_ipt ()
 # -A/-I/-D) that cut the path: both directions, this port only.
 _braidd_rules ()
 {
-  local mode=$1 a=$2 port=$3 target
+  local mode=$1 a=$2 port=$3 match="" target
   case $mode in
     drop) target="-j DROP" ;;
-    reset) target="-j REJECT --reject-with tcp-reset" ;;
+    # The RST that REJECT sends for a packet of one direction travels in
+    # the other direction, through OUTPUT again: without the exception
+    # the other rule would swallow it and "reset" would act as "drop".
+    reset) match="! --tcp-flags RST RST" target="-j REJECT --reject-with tcp-reset" ;;
     count) target="" ;;
     *) fail "_braidd_rules: unknown mode $mode" ;;
   esac
-  echo "OUTPUT -p tcp -d $a --dport $port -m comment --comment $_braidd_ipt_tag-$mode $target"
-  echo "OUTPUT -p tcp -s $a --sport $port -m comment --comment $_braidd_ipt_tag-$mode $target"
+  echo "OUTPUT -p tcp -d $a --dport $port $match -m comment --comment $_braidd_ipt_tag-$mode $target"
+  echo "OUTPUT -p tcp -s $a --sport $port $match -m comment --comment $_braidd_ipt_tag-$mode $target"
 }
 
 # Remove every copy of the rules (idempotent; bounded).
