@@ -486,12 +486,12 @@ braid_mp_map_submit (struct braid_mp_map *m, const struct braid_mp_io *io,
     return -ENOMEM;
   r->map = m;
   r->io = *io;
-  if (io->op == BRAID_MP_UNMAP && m->no_unmap) {
-    io_complete (r, 0);
-    return 0;
-  }
   r->done = done;
   r->opaque = opaque;
+  if (io->op == BRAID_MP_UNMAP && m->no_unmap) {
+    io_complete (r, 0);             /* a hint the LU does not take */
+    return 0;
+  }
   dispatch (r);
   return 0;
 }
