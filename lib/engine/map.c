@@ -261,6 +261,65 @@ map_name (struct braid_mp_map *m)
   snprintf (m->name, sizeof m->name, "%s", m->wwid);
 }
 
+/* find_multipaths, as multipath-tools decides it (lib/mpconf valid.c):
+ * a WWID in the wwids file always forms a map; "no"/"greedy" take any
+ * path; "yes"/"smart" also take a WWID seen through two paths.  A node
+ * logged in explicitly with enroll set adds its WWIDs to the wwids file
+ * first (the admin asked for exactly these). */
+static int
+count_wwid (struct braid_mp *mp, const char *wwid)
+{
+  int n = 0;
+  for (size_t i = 0; i < mp->npaths; i++)
+    if (mp->paths[i]->probe == PR_DONE && !strcmp (mp->paths[i]->wwid, wwid))
+      n++;
+  return n;
+}
+
+static int
+should_map (struct braid_mp *mp, struct braid_mp_path *p)
+{
+  struct braid_mpconf_settings s;
+  char *store = NULL;
+  const char *vec[64];
+  struct braid_mpconf_path_id id;
+  long long fmc = BRAID_MPCONF_FIND_STRICT;
+
+  if (mp->conf) {
+    path_id (p, &id, &store, vec, 64);
+    braid_mpconf_resolve (mp->conf, &id, &s);
+    free (store);
+    fmc = s.v[BRAID_MPS_FIND_MULTIPATHS].num;
+  }
+  enum braid_find_multipaths fm =
+    fmc == BRAID_MPCONF_FIND_OFF ? BRAID_FIND_MP_OFF
+    : fmc == BRAID_MPCONF_FIND_ON ? BRAID_FIND_MP_ON
+    : fmc == BRAID_MPCONF_FIND_GREEDY ? BRAID_FIND_MP_GREEDY
+    : fmc == BRAID_MPCONF_FIND_SMART ? BRAID_FIND_MP_SMART : BRAID_FIND_MP_STRICT;
+  int known = mp->wwids && braid_wwids_check (mp->wwids, p->wwid) == 1;
+  if (!known && p->node && p->node->enroll && mp->wwids
+      && braid_wwids_add (mp->wwids, p->wwid) >= 0) {
+    BRAID_LOG (&mp->log, BRAID_LOG_NOTICE, "%s: WWID %s added to the wwids "
+               "file (explicit login)", p->name, p->wwid);
+    known = 1;
+  }
+  struct braid_path_valid_input in = {
+    .find_multipaths = fm, .pathinfo = 0, .wwid = p->wwid, .wwid_failed = 0,
+    .in_wwids_file = known, .map_exists = 0,
+  };
+  int v = braid_path_is_valid (&in);
+  if (v == BRAID_PATH_IS_VALID || v == BRAID_PATH_IS_VALID_NO_CHECK)
+    return 1;
+  if ((v == BRAID_PATH_IS_MAYBE_VALID || fm == BRAID_FIND_MP_ON)
+      && count_wwid (mp, p->wwid) >= 2)
+    return 1;
+  BRAID_LOG (&mp->log, BRAID_LOG_NOTICE, "%s: WWID %s not multipathed "
+             "(find_multipaths %s, not in the wwids file)", p->name, p->wwid,
+             fm == BRAID_FIND_MP_STRICT ? "strict" : fm == BRAID_FIND_MP_SMART
+             ? "smart, one path so far" : "yes, one path so far");
+  return 0;
+}
+
 void
 map_add_path (struct braid_mp *mp, struct braid_mp_path *p)
 {
@@ -283,25 +342,8 @@ map_add_path (struct braid_mp *mp, struct braid_mp_path *p)
   struct braid_mp_map *m = braid_mp_find_map (mp, p->wwid);
   int fresh = 0;
   if (!m) {
-    /* find_multipaths "strict": only WWIDs already in the wwids file. */
-    struct braid_mpconf_settings s;
-    if (mp->conf) {
-      path_id (p, &id, &store, vec, 64);
-      braid_mpconf_resolve (mp->conf, &id, &s);
-      free (store);
-      int known = mp->wwids && braid_wwids_check (mp->wwids, p->wwid) == 1;
-      if (!known && p->node && p->node->enroll && mp->wwids
-          && braid_wwids_add (mp->wwids, p->wwid) >= 0) {
-        BRAID_LOG (&mp->log, BRAID_LOG_NOTICE, "%s: WWID %s added to the wwids "
-                   "file (explicit login)", p->name, p->wwid);
-        known = 1;
-      }
-      if (s.v[BRAID_MPS_FIND_MULTIPATHS].num == BRAID_MPCONF_FIND_STRICT && !known) {
-        BRAID_LOG (&mp->log, BRAID_LOG_NOTICE, "%s: WWID %s not in the wwids "
-                   "file (find_multipaths strict)", p->name, p->wwid);
-        return;
-      }
-    }
+    if (!should_map (mp, p))
+      return;
     m = map_new (mp, p);
     if (!m)
       return;
@@ -336,6 +378,12 @@ map_add_path (struct braid_mp *mp, struct braid_mp_path *p)
   mp_noqueue_on_paths (&m->nq, (unsigned) map_usable_paths (m), 0, braid_now_ns ());
   BRAID_LOG (&mp->log, BRAID_LOG_NOTICE, "%s: added path %s (%s)", m->name,
              p->name, p->hcil);
+  if (fresh)
+    for (size_t i = 0; i < mp->npaths; i++) {
+      struct braid_mp_path *o = mp->paths[i];
+      if (o != p && !o->map && o->probe == PR_DONE && !strcmp (o->wwid, p->wwid))
+        map_add_path (mp, o);       /* paths seen before the map existed */
+    }
   if (!m->announced) {
     m->announced = 1;
     mp_event (mp, BRAID_MP_EV_MAP_ADDED, m, NULL);

@@ -49,6 +49,7 @@ static const struct {
   { "resume", cli_daemon, NULL },
   { "disablequeueing", cli_daemon, NULL },
   { "restorequeueing", cli_daemon, NULL },
+  { "conf", cli_conf, "conf [enable|disable] [--force] ...    write or show a default multipath.conf (mpathconf)" },
 };
 
 static void
@@ -137,11 +138,6 @@ main (int argc, char **argv)
   if (i >= argc) {
     usage (stderr);
     return 2;
-  }
-  if (!strcmp (argv[i], "-ll") || !strcmp (argv[i], "-l")) {
-    /* multipath -ll: the daemon's topology of every map. */
-    char *words[] = { "show", "topology", NULL };
-    return cli_daemon (&env, 2, words);
   }
   if (argv[i][0] == '-') {
 #ifdef BRAID_HAVE_MULTIPATH
