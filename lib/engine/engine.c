@@ -93,8 +93,14 @@ braid_mp_new (struct braid_loop *loop, const struct braid_mp_opts *o)
     snprintf (mp->wwids_path, sizeof mp->wwids_path, "%s", o->wwids_file);
     mp->wwids = braid_wwids_new (mp->wwids_path);
   }
-  if (o->bindings_file)
+  if (o->bindings_file) {
     snprintf (mp->bindings_path, sizeof mp->bindings_path, "%s", o->bindings_file);
+    /* Like multipathd, create the bindings file (header only) at start
+     * whether or not user_friendly_names is on. */
+    mp->bindings = braid_bindings_new (mp->bindings_path);
+    if (mp->bindings)
+      braid_bindings_load (mp->bindings, NULL, 0, 0);
+  }
   mp->opts.wwids_file = mp->opts.bindings_file = NULL;
   mp->opts.initiator_name = NULL;
   mp->tick = braid_timer_new (loop, on_tick, mp);

@@ -53,6 +53,23 @@ int cli_inquiry (struct cli_env *env, int argc, char **argv);
 /* cmd_multipath.c: multipath(8)-style flags (-t, -T, -ll, -l, -d, ...). */
 int cli_multipath (struct cli_env *env, int argc, char **argv);
 
+/* cmd_conf.c: "braid conf [enable|disable]" (mpathconf for braid). */
+int cli_conf (struct cli_env *env, int argc, char **argv);
+/* Its pure text functions (malloc'd results, NULL when out of memory).
+ * 'ufn' / 'fm': user_friendly_names / find_multipaths values, NULL for
+ * "leave as is" (a new file gets "yes"); 'blacklist_all': 1 add the
+ * blacklist-everything line (devnode ".*"), 0 remove such lines, -1 leave
+ * them. */
+char *cli_conf_default_text (const char *ufn, const char *fm,
+                             int blacklist_all);
+char *cli_conf_edit_text (const char *text, const char *ufn, const char *fm,
+                          int blacklist_all);
+/* Does 'text' start with braid conf's marker line? */
+int cli_conf_is_ours (const char *text);
+/* 1 if a top-level blacklist section holds devnode ".*" (or "*"), else 0;
+ * -ENOMEM. */
+int cli_conf_blacklists_all (const char *text);
+
 /* cmd_login.c */
 int cli_login (struct cli_env *env, int argc, char **argv);
 int cli_logout (struct cli_env *env, int argc, char **argv);

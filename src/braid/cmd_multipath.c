@@ -3,10 +3,11 @@
  *   -t            the merged configuration exactly like `multipath -t`
  *                 (warnings on stderr in multipath-tools' words, each
  *                 naming its file and line; exit 1 if it is refused);
- *   -T [k=v...]   effective settings, and where each comes from, for a
- *                 path described by vendor=, product=, revision=, wwid=,
- *                 protocol= (default scsi:iscsi), devnode=, tpgs= (0..3);
- *                 from the configuration only;
+ *   -T [DEV] [k=v...]  effective settings, and where each comes from,
+ *                 for a path described by vendor=, product=, revision=,
+ *                 wwid=, protocol= (default scsi:iscsi), devnode=, tpgs=
+ *                 (0..3), starting from what braidd knows of DEV (a path,
+ *                 or a map's first path) when one is named;
  *   -ll | -l [DEV]  the topology braidd has ("show topology" / "show map
  *                 M topology"); -v1 prints map names only;
  *   -a DEV        add DEV's WWID to the wwids file ("wwid 'W' added");
@@ -109,66 +110,6 @@ cmd_dump (struct cli_env *env, int level)
   return 0;
 }
 
-static int
-cmd_settings (struct cli_env *env, int level, int argc, char **argv)
-{
-  struct braid_mpconf_path_id id = { .protocol = "scsi:iscsi", .tpgs = -1 };
-  struct braid_mpconf_settings s;
-  struct braid_mpconf *conf;
-  char val[512];
-
-  for (int i = 0; i < argc; i++)
-    {
-      char *eq = strchr (argv[i], '=');
-      const char *v = eq ? eq + 1 : NULL;
-      size_t n = eq ? (size_t) (eq - argv[i]) : 0;
-
-      if (!eq)
-        goto usage;
-      if (n == 6 && strncmp (argv[i], "vendor", n) == 0)
-        id.vendor = v;
-      else if (n == 7 && strncmp (argv[i], "product", n) == 0)
-        id.product = v;
-      else if (n == 8 && strncmp (argv[i], "revision", n) == 0)
-        id.revision = v;
-      else if (n == 4 && strncmp (argv[i], "wwid", n) == 0)
-        id.wwid = v;
-      else if (n == 8 && strncmp (argv[i], "protocol", n) == 0)
-        id.protocol = v;
-      else if (n == 7 && strncmp (argv[i], "devnode", n) == 0)
-        id.devnode = v;
-      else if (n == 4 && strncmp (argv[i], "tpgs", n) == 0)
-        id.tpgs = atoi (v);
-      else
-        goto usage;
-    }
-  if (id.devnode && strncmp (id.devnode, "ip-", 3) == 0)
-    id.flags |= BRAID_MPCONF_PATH_BRAID;
-
-  if (!(conf = load (env, level)))
-    return 1;
-  if (braid_mpconf_resolve (conf, &id, &s) < 0)
-    {
-      braid_mpconf_free (conf);
-      cli_error ("cannot resolve the settings");
-      return 1;
-    }
-  for (int i = 0; i < BRAID_MPS__COUNT; i++)
-    {
-      braid_mpconf_setting_format (&s, i, val, sizeof val);
-      printf ("%-34s %-24s # %s\n", braid_mpconf_setting_name (i),
-              s.v[i].src == BRAID_MPCONF_SRC_UNSET ? "-" : val,
-              braid_mpconf_source_name (s.v[i].src));
-    }
-  braid_mpconf_free (conf);
-  return 0;
-
-usage:
-  cli_error ("-T takes vendor=, product=, revision=, wwid=, protocol=, "
-             "devnode=, tpgs= arguments");
-  return 2;
-}
-
 /* ---------------------------------------------------------------------- */
 /* talking to braidd                                                       */
 /* ---------------------------------------------------------------------- */
@@ -209,6 +150,15 @@ ctl_ask (const struct cli_env *env, const char *cmd, char **reply,
   *reply = NULL;
   ctl_path (env, path, sizeof path);
   rc = braid_ctl_call (path, cmd, ctl_timeout_ms (), reply);
+  if (rc >= 0 && strcmp (*reply, BRAID_CTL_PERMISSION_DENY) == 0)
+    {
+      /* braidd answers only root */
+      free (*reply);
+      *reply = NULL;
+      if (!quiet)
+        cli_error ("%s: braidd says: permission deny: need to be root", what);
+      return -EACCES;
+    }
   if (rc >= 0)
     return 0;
   if (!quiet)
@@ -314,13 +264,15 @@ view_free (struct mp_view *v)
 }
 
 /* Cut 'text' into lines of 'nf' '|'-separated fields (the last takes the
- * rest of the line); 'out' gets an array of nlines * nf pointers.  Lines
- * with too few fields are skipped. */
+ * rest of the line); 'out' gets an array of nlines * nf pointers.  A line
+ * with too few fields is not what was asked for: the lines are still
+ * returned, but with -EPROTO (the caller frees *out either way). */
 static int
 split_lines (char *text, size_t nf, char ***out, size_t *nlines)
 {
   size_t cap = 0, n = 0;
   char **f = NULL;
+  bool bad = false;
 
   *out = NULL;
   *nlines = 0;
@@ -341,7 +293,10 @@ split_lines (char *text, size_t nf, char ***out, size_t *nlines)
           fields[k++] = p;
         }
       if (k < nf)
-        continue;
+        {
+          bad = true;
+          continue;
+        }
       if (n == cap)
         {
           size_t ncap = cap ? cap * 2 : 16;
@@ -360,7 +315,7 @@ split_lines (char *text, size_t nf, char ***out, size_t *nlines)
     }
   *out = f;
   *nlines = n;
-  return 0;
+  return bad ? -EPROTO : 0;
 }
 
 /* Ask braidd for its maps and (if 'paths') its paths.  Returns 0, or
@@ -386,7 +341,7 @@ view_get (const struct cli_env *env, struct mp_view *v, bool paths,
       return -EPROTO;
     }
   if ((rc = split_lines (v->maps_text, 2, &f, &n)) < 0)
-    goto nomem;
+    goto bad;
   v->maps = calloc (n ? n : 1, sizeof *v->maps);
   if (!v->maps)
     goto nomem;
@@ -413,7 +368,7 @@ view_get (const struct cli_env *env, struct mp_view *v, bool paths,
       return -EPROTO;
     }
   if ((rc = split_lines (v->paths_text, 9, &f, &n)) < 0)
-    goto nomem;
+    goto bad;
   v->paths = calloc (n ? n : 1, sizeof *v->paths);
   if (!v->paths)
     goto nomem;
@@ -428,6 +383,15 @@ view_get (const struct cli_env *env, struct mp_view *v, bool paths,
   free (f);
   return 0;
 
+bad:
+  if (rc == -EPROTO)
+    {
+      free (f);
+      if (!quiet)
+        cli_error ("%s: braidd's reply is not the list asked for", what);
+      view_free (v);
+      return rc;
+    }
 nomem:
   free (f);
   view_free (v);
@@ -752,17 +716,28 @@ cmd_list (struct cli_env *env, int verbosity, const char *dev, bool lng)
 /* -f, -F, -r                                                              */
 /* ---------------------------------------------------------------------- */
 
-/* Print a failure reply on stderr, without multipathd's leading "fail". */
+/* Print a failure reply on stderr without its bare "fail" lines (the
+ * explanation is what an admin needs); "fail" alone if that is all. */
 static void
 print_failure (const char *reply)
 {
   const char *r = reply;
+  bool said = false;
 
-  if (strncmp (r, "fail\n", 5) == 0 && r[5] != '\0')
-    r += 5;
-  fputs (r, stderr);
-  if (*r && r[strlen (r) - 1] != '\n')
-    fputc ('\n', stderr);
+  while (*r)
+    {
+      const char *nl = strchr (r, '\n');
+      size_t len = nl ? (size_t) (nl - r) : strlen (r);
+
+      if (!(len == 4 && strncmp (r, "fail", 4) == 0))
+        {
+          fprintf (stderr, "%.*s\n", (int) len, r);
+          said = true;
+        }
+      r += len + (nl ? 1 : 0);
+    }
+  if (!said)
+    fputs ("fail\n", stderr);
 }
 
 /* "del map M", retried 'retries' times one second apart while M is busy.
@@ -1183,6 +1158,110 @@ out:
   view_free (&v);
   braid_mpconf_free (conf);
   return rc;
+}
+
+/* -T: the settings for a path described by key=value words, or for a
+ * path (or the first path of a map) braidd has, named as DEV. */
+static int
+cmd_settings (struct cli_env *env, int level, int argc, char **argv)
+{
+  struct braid_mpconf_path_id id = { .protocol = "scsi:iscsi", .tpgs = -1 };
+  struct braid_mpconf_settings s;
+  struct braid_mpconf *conf;
+  struct mp_view v = { 0 };
+  char val[512], vendor[64], product[64];
+  const char *dev = NULL;
+
+  for (int i = 0; i < argc; i++)
+    if (!strchr (argv[i], '='))
+      {
+        if (dev)
+          goto usage;
+        dev = argv[i];
+      }
+  if (dev)
+    {
+      /* a live path: braidd knows its vendor, product, WWID and name */
+      char wwid[BRAID_WWID_SIZE];
+      const struct mp_path *p = NULL;
+      bool by_id;
+
+      if (view_get (env, &v, true, "-T", false) < 0)
+        return 1;
+      if (resolve_wwid (env, &v, dev, wwid, sizeof wwid))
+        {
+          view_free (&v);
+          return 1;
+        }
+      p = view_path (&v, dev_word (dev, &by_id));
+      for (size_t i = 0; !p && i < v.npaths; i++)
+        if (strcmp (v.paths[i].wwid, wwid) == 0)
+          p = &v.paths[i];
+      if (!p)
+        {
+          cli_error ("braidd has no path to '%s'", dev);
+          view_free (&v);
+          return 1;
+        }
+      dry_path_id (p, vendor, product, &id);
+      /* key=value words below still override what braidd says */
+    }
+  for (int i = 0; i < argc; i++)
+    {
+      char *eq = strchr (argv[i], '=');
+      const char *w = eq ? eq + 1 : NULL;
+      size_t n = eq ? (size_t) (eq - argv[i]) : 0;
+
+      if (!eq)
+        continue;   /* the DEV */
+      if (n == 6 && strncmp (argv[i], "vendor", n) == 0)
+        id.vendor = w;
+      else if (n == 7 && strncmp (argv[i], "product", n) == 0)
+        id.product = w;
+      else if (n == 8 && strncmp (argv[i], "revision", n) == 0)
+        id.revision = w;
+      else if (n == 4 && strncmp (argv[i], "wwid", n) == 0)
+        id.wwid = w;
+      else if (n == 8 && strncmp (argv[i], "protocol", n) == 0)
+        id.protocol = w;
+      else if (n == 7 && strncmp (argv[i], "devnode", n) == 0)
+        id.devnode = w;
+      else if (n == 4 && strncmp (argv[i], "tpgs", n) == 0)
+        id.tpgs = atoi (w);
+      else
+        goto usage;
+    }
+  if (id.devnode && strncmp (id.devnode, "ip-", 3) == 0)
+    id.flags |= BRAID_MPCONF_PATH_BRAID;
+
+  if (!(conf = load (env, level)))
+    {
+      view_free (&v);
+      return 1;
+    }
+  if (braid_mpconf_resolve (conf, &id, &s) < 0)
+    {
+      braid_mpconf_free (conf);
+      view_free (&v);
+      cli_error ("cannot resolve the settings");
+      return 1;
+    }
+  for (int i = 0; i < BRAID_MPS__COUNT; i++)
+    {
+      braid_mpconf_setting_format (&s, i, val, sizeof val);
+      printf ("%-34s %-24s # %s\n", braid_mpconf_setting_name (i),
+              s.v[i].src == BRAID_MPCONF_SRC_UNSET ? "-" : val,
+              braid_mpconf_source_name (s.v[i].src));
+    }
+  braid_mpconf_free (conf);
+  view_free (&v);
+  return 0;
+
+usage:
+  view_free (&v);
+  cli_error ("-T takes a path or map braidd has, or vendor=, product=, "
+             "revision=, wwid=, protocol=, devnode=, tpgs= arguments");
+  return 2;
 }
 
 /* ---------------------------------------------------------------------- */

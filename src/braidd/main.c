@@ -102,7 +102,8 @@ on_signal (struct braid_loop *loop, int fd, unsigned revents, void *opaque)
       daemon_reconfigure (d, err, sizeof err);
     }
     else {
-      dlog (d, BRAID_LOG_NOTICE, "signal %u: stopping", si.ssi_signo);
+      dlog (d, BRAID_LOG_NOTICE, "signal %u from pid %u: stopping", si.ssi_signo,
+            si.ssi_pid);
       d->stopping = 1;
       braid_loop_stop (loop);
     }

@@ -72,8 +72,11 @@ if (( fuse_ok )); then
   [[ -e $fusedir/nbd ]] || fail "nbdfuse file did not appear"
   assert_eq "$(stat -c %s "$fusedir/nbd")" $(( 64 << 20 )) "size of the FUSE file"
 
+  # Teardown detaches the loop devices backed by OUR file, never a device
+  # by name: once we detach /dev/loopN another test may attach it.
+  cleanup_fn bash -c 'for d in $(losetup --list -n -O NAME -j "$0" 2>/dev/null); do
+      losetup -d "$d" 2>/dev/null; done; true' "$fusedir/nbd"
   if loopdev=$(losetup -f --show "$fusedir/nbd" 2>/dev/null); then
-    cleanup_fn bash -c 'losetup -d "$0" 2>/dev/null; true' "$loopdev"
     timeout 120 mkfs.ext4 -q -F "$loopdev"
     if timeout 60 mount "$loopdev" "$mnt"; then
       cleanup_fn bash -c 'umount "$0" 2>/dev/null; true' "$mnt"
@@ -82,13 +85,14 @@ if (( fuse_ok )); then
       sync
       timeout 60 umount "$mnt"
       # Drop what the loop device cached so the re-read comes from braidd.
-      losetup -d "$loopdev"
+      # (Tolerant: a device another test's teardown detached by name is
+      # already gone, which is all we want here.)
+      losetup -d "$loopdev" 2>/dev/null || true
       loopdev=$(losetup -f --show "$fusedir/nbd")
-      cleanup_fn bash -c 'losetup -d "$0" 2>/dev/null; true' "$loopdev"
       timeout 60 mount -o ro "$loopdev" "$mnt"
       cmp "$TMPDIR_TEST/file" "$mnt/file" || fail "file differs after remount"
       timeout 60 umount "$mnt"
-      losetup -d "$loopdev"
+      losetup -d "$loopdev" 2>/dev/null || true
       fusermount3 -u "$fusedir"
       wait "$fuse_pid" || true
       timeout 120 nbdcopy "$uri" "$TMPDIR_TEST/fs.img"

@@ -6,12 +6,15 @@
 #   queue  (paths cut by DROP)  the write waits: it is still pending after
 #          a while with no path, and completes, with the right data, once
 #          the paths are restored;
-#   fail   (paths cut by RESET) the write fails with an error while the
-#          paths are still cut;
-#   3      (DROP, polling_interval 1) the write is queued first (braidd
-#          logs "no path came back: failing 1 queued I/O", so it did not
-#          fail at once) and fails after the countdown, while the paths
-#          are still cut and within a generous bound.
+#   fail   (paths cut by RESET) with fast_io_fail_tmo off: the write fails
+#          with an error at once, never held in the queue; with
+#          fast_io_fail_tmo unset (multipath-tools' 5 s grace for a broken
+#          session) it fails while the paths are still cut;
+#   3      (DROP, polling_interval 1, fast_io_fail_tmo off) the write is
+#          queued first (braidd logs "no path came back: failing 1 queued
+#          I/O", so it did not fail at once) and fails after the
+#          countdown, while the paths are still cut and within a generous
+#          bound.
 # After each case the paths come back and a write succeeds again.  Elapsed
 # times are reported, never asserted.
 set -euo pipefail
@@ -122,27 +125,51 @@ summary+=("queue: waited, completed after restore, ${el} s")
 write_ok q after
 stop_braidd q
 
-# ---- no_path_retry fail: the write fails at once.
+# ---- no_path_retry fail, fast_io_fail_tmo off: the write fails at once,
+# never queued.
 BRAIDD_CONF='defaults {
 	no_path_retry fail
-}' BRAIDD_PATHS=2 start_braidd f --login "$a1:$port,$iqn" --login "$a2:$port,$iqn"
-write_ok f before
-all_down f reset
-one_write f failing
+	fast_io_fail_tmo off
+}' BRAIDD_PATHS=2 start_braidd f0 --login "$a1:$port,$iqn" --login "$a2:$port,$iqn"
+write_ok f0 before
+all_down f0 reset
+one_write f0 failing
 r=$(write_result 30)
 read -r errs mism el <<<"$r"
 (( errs > 0 )) || fail "fail: the write with no path did not fail"
-# Order of events: it failed while the paths were still cut.
-pass "fail: the write failed with an error while no path existed (${el} s)"
-summary+=("fail: failed after ${el} s")
-all_up f reset
-write_ok f after
-stop_braidd f
+# Order of events: it failed while the paths were still cut, and braidd
+# never held it in the map's queue.
+assert_eq "$(braidd_count f0 "no path came back")" 0 "fail: lines about failing queued I/O"
+pass "fail (fast_io_fail_tmo off): the write failed with an error at once, never queued (${el} s)"
+summary+=("fail, fast_io_fail_tmo off: failed after ${el} s, never queued")
+all_up f0 reset
+write_ok f0 after
+stop_braidd f0
+
+# ---- no_path_retry fail, fast_io_fail_tmo unset (multipath-tools' 5 s:
+# a broken session gets that long to come back): the write fails while
+# the paths are still cut.
+BRAIDD_CONF='defaults {
+	no_path_retry fail
+}' BRAIDD_PATHS=2 start_braidd f5 --login "$a1:$port,$iqn" --login "$a2:$port,$iqn"
+all_down f5 reset
+one_write f5 failing
+r=$(write_result 30)
+read -r errs mism el <<<"$r"
+(( errs > 0 )) || fail "fail: the write with no path did not fail"
+queued=$(braidd_count f5 "no path came back: failing 1 queued I/O")
+pass "fail (default fast_io_fail_tmo): the write failed with an error while no path existed (${el} s; held first: $queued)"
+summary+=("fail, default fast_io_fail_tmo: failed after ${el} s (held in the queue first: $queued)")
+all_up f5 reset
+write_ok f5 after
+stop_braidd f5
 
 # ---- no_path_retry 3, polling_interval 1: queued, then failed.
+# fast_io_fail_tmo off so the countdown alone decides.
 BRAIDD_CONF='defaults {
 	polling_interval 1
 	no_path_retry 3
+	fast_io_fail_tmo off
 }' BRAIDD_PATHS=2 start_braidd n3 --login "$a1:$port,$iqn" --login "$a2:$port,$iqn"
 write_ok n3 before
 all_down n3 drop

@@ -9,7 +9,8 @@
 #     back to it (bounded wait) and braidd logs the failback.
 #   failback manual: same cut and restore; the I/O stays on the other
 #     portal for the whole observation window (6 samples of 1 s after the
-#     path is up again) and braidd logs no failback.
+#     path is up again: never on the restored portal, at least once seen
+#     on the other) and braidd logs no failback.
 # Both: 0 errors and 0 mismatches from the writer.
 set -euo pipefail
 . "$(dirname "$0")/../lib/functions.sh"
@@ -102,7 +103,10 @@ cut_and_restore ()
   cut_path "$mode" "$FIRST" "$port"
   braidd_wait_log "$name" 30 "/$path: up -> down" || fail "$name: $path not down"
   sleep_interruptible 2
-  moved=$(active_portal)
+  for (( i = 0; i < 5; i++ )); do
+    moved=$(active_portal)
+    [[ $moved == none ]] || break
+  done
   assert_eq "$moved" "$(other "$FIRST")" "$name: portal carrying I/O while $FIRST is cut"
   restore_path "$mode" "$FIRST" "$port"
   braidd_wait_log "$name" 60 "/$path: down -> up" $(( ups + 1 )) \
@@ -136,10 +140,15 @@ BRAIDD_CONF='defaults {
 writer_start man
 cut_and_restore man reset
 stay=$(other "$FIRST")
+# A sample may be "none" on a loaded machine (a stall of the writer);
+# what must never happen is $FIRST carrying the I/O again.
+seen=0
 for (( i = 0; i < 6; i++ )); do
   now=$(active_portal)
-  assert_eq "$now" "$stay" "manual: portal carrying I/O $((i + 1)) s after $FIRST came back"
+  [[ $now != "$FIRST" ]] || fail "manual: I/O went back to $FIRST $((i + 1)) s after it came back"
+  [[ $now != "$stay" ]] || seen=$(( seen + 1 ))
 done
+(( seen > 0 )) || fail "manual: no I/O seen on $stay after $FIRST came back"
 assert_eq "$(braidd_count man "failback to path group")" 0 "manual: failback lines in braidd's log"
 writer_check man
 pass "failback manual: I/O left $FIRST when cut and stayed on $stay after it came back"

@@ -28,7 +28,10 @@ done
 assert_eq "$(stat -c %s "$fusedir/nbd")" 268435456 "size of the FUSE file"
 
 loopdev=$(losetup -f --show "$fusedir/nbd") || skip "losetup cannot attach a loop device here"
-cleanup_fn bash -c 'losetup -d "$0" 2>/dev/null; true' "$loopdev"
+# Detach only loop devices backed by our own file: a device name may be
+# reused by a parallel test once we let it go.
+cleanup_fn bash -c 'for d in $(losetup --list -n -O NAME -j "$0" 2>/dev/null); do
+    losetup -d "$d" 2>/dev/null; done; true' "$fusedir/nbd"
 timeout 120 mkfs.ext4 -q -F "$loopdev"
 timeout 60 mount "$loopdev" "$mnt" || skip "mount is not permitted here"
 cleanup_fn bash -c 'umount "$0" 2>/dev/null; true' "$mnt"
@@ -40,7 +43,6 @@ timeout 60 umount "$mnt"
 # Drop what the loop device cached so the re-read comes from the server.
 losetup -d "$loopdev"
 loopdev=$(losetup -f --show "$fusedir/nbd")
-cleanup_fn bash -c 'losetup -d "$0" 2>/dev/null; true' "$loopdev"
 timeout 60 mount -o ro "$loopdev" "$mnt"
 cmp "$TMPDIR_TEST/file" "$mnt/file" || fail "file differs after remount"
 timeout 60 umount "$mnt"

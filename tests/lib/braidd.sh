@@ -135,7 +135,9 @@ start_braidd ()
   _braid_record_daemon braidd "$pid" "$start"
   cleanup_fn stop_process "$pid" "$start" 10
   show_log_on_failure "$dir/braidd.log"
+  # shellcheck disable=SC2034  # for the tests
   BRAIDD_PID=$pid BRAIDD_DIR=$dir BRAIDD_LOG=$dir/braidd.log
+  # shellcheck disable=SC2034
   BRAIDD_SOCK=$dir/run/nbd.sock
   if ! wait_for "braidd $name: ${BRAIDD_EXPORTS:-1} export(s), ${BRAIDD_PATHS:-0} path(s)" \
        "${BRAIDD_TIMEOUT:-30}" _braidd_ready "$name" "${BRAIDD_EXPORTS:-1}" \
@@ -243,13 +245,14 @@ _braidd_tgt_sids ()
 
 # cut_path MODE ADDR PORT: take the path through portal ADDR:PORT away.
 #   drop   iptables DROP, both directions (silence: found by NOP timeouts)
-#   reset  iptables REJECT --reject-with tcp-reset, both directions
+#   reset  iptables REJECT --reject-with tcp-reset, both directions (RSTs
+#          themselves pass, so each side really gets reset)
 #   kill   tgtd deletes the portal (reconnects are refused) and closes the
 #          connections of braidd's session through it (needs $TGT_CTL,
 #          $BRAIDD_LOG; target id $CUT_TID, default 1)
 cut_path ()
 {
-  local mode=$1 a=$2 port=$3 sid cid n=0
+  local mode=$1 a=$2 port=$3 sid s cid n=0
   case $mode in
     drop|reset)
       _braidd_rules_add "$mode" "$a" "$port" -I ;;
@@ -297,7 +300,7 @@ path_bytes ()
   local a=$1 port=$2
   _braidd_ipt "$a" -S OUTPUT -v 2>/dev/null \
     | awk -v tag="$_braidd_ipt_tag-count" -v a="$a" -v p="$port" '
-        index($0, "--comment " tag " ") || $0 ~ ("--comment " tag "$") {
+        index($0, "--comment " tag " ") {
           if ((index($0, " --dport " p " ") || index($0, " --sport " p " ")) \
               && index($0, a "/")) {
             for (i = 1; i < NF; i++) if ($i == "-c") { sum += $(i + 2) }
