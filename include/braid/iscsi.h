@@ -435,6 +435,13 @@ int braid_iscsi_discovery_sync (struct braid_iscsi *s,
 int braid_iscsi_tmf_sync (struct braid_iscsi *s, int function, uint64_t lun,
                           int *response);
 
+/* This host's initiator name: $BRAID_INITIATOR_NAME, else the
+ * InitiatorName line of /etc/iscsi/initiatorname.iscsi (open-iscsi's file,
+ * so braid and open-iscsi present the same name), else
+ * "iqn.2026-11.dev.braid:<hostname>".  Static storage, valid for the life
+ * of the process. */
+const char *braid_iscsi_default_initiator_name (void);
+
 /***** URLs *****/
 
 /* iscsi://[user[%password]@]host[:port]/target-iqn/lun — the form QEMU and

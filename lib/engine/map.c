@@ -303,6 +303,10 @@ should_map (struct braid_mp *mp, struct braid_mp_path *p)
                "file (explicit login)", p->name, p->wwid);
     known = 1;
   }
+  /* multipathd creates a map for every usable path with "no" and
+   * "greedy" (is_path_valid answers the udev question, not this one). */
+  if (fm == BRAID_FIND_MP_OFF || fm == BRAID_FIND_MP_GREEDY)
+    return 1;
   struct braid_path_valid_input in = {
     .find_multipaths = fm, .pathinfo = 0, .wwid = p->wwid, .wwid_failed = 0,
     .in_wwids_file = known, .map_exists = 0,
@@ -646,7 +650,9 @@ braid_mp_map_remove (struct braid_mp_map *m, int force)
   (void) force;
   /* Requests in flight point at the map: it must outlive them. */
   if (busy || m->fenced) {
-    mp_set_error (m->mp, "%s is busy (%u I/O in flight or queued)", m->name, busy);
+    mp_set_error (m->mp, "%s: map in use", m->name);   /* multipath -f says so */
+    BRAID_LOG (&m->mp->log, BRAID_LOG_NOTICE, "%s: not removed: %u I/O in flight "
+               "or queued", m->name, busy);
     return -EBUSY;
   }
   map_free (m);
@@ -661,6 +667,10 @@ braid_mp_add_map (struct braid_mp *mp, const char *name)
     w += 5;
   if (strncmp (w, "disk/by-id/scsi-", 16) == 0)
     w += 16;
+  /* A name bound in the bindings file stands for its WWID. */
+  const char *bound = mp->bindings ? braid_bindings_wwid_for_alias (mp->bindings, w) : NULL;
+  if (bound)
+    w = bound;
   int n = 0;
   for (size_t i = 0; i < mp->npaths; i++) {
     struct braid_mp_path *p = mp->paths[i];

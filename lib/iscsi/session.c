@@ -290,6 +290,35 @@ braid_iscsi_set_target_chap (struct braid_iscsi *s, const char *user,
                    &s->chap_tsecret_len, user, secret, secret_len);
 }
 
+const char *
+braid_iscsi_default_initiator_name (void)
+{
+  static char name[224];
+  const char *e = getenv ("BRAID_INITIATOR_NAME");
+
+  if (e && *e)
+    return e;
+  if (name[0])
+    return name;
+  FILE *f = fopen ("/etc/iscsi/initiatorname.iscsi", "re");
+  if (f) {
+    char line[236];
+    while (fgets (line, sizeof line, f))
+      if (strncmp (line, "InitiatorName=", 14) == 0) {
+        line[strcspn (line, "\r\n")] = 0;
+        snprintf (name, sizeof name, "%s", line + 14);
+        break;
+      }
+    fclose (f);
+    if (name[0])
+      return name;
+  }
+  char host[128] = "localhost";
+  gethostname (host, sizeof host - 1);
+  snprintf (name, sizeof name, "iqn.2026-11.dev.braid:%s", host);
+  return name;
+}
+
 /***** Tasks *****/
 
 struct braid_iscsi_task *

@@ -439,8 +439,11 @@ strv_has (const struct strv *s, const char *str, size_t len)
 {
   size_t i;
 
+  /* 'str' is a slice of the file and may hold NUL bytes: compare lengths
+   * first so a stored (NUL-terminated, shorter) string is never read past
+   * its end. */
   for (i = 0; i < s->n; i++)
-    if (strncmp (s->v[i], str, len) == 0 && s->v[i][len] == '\0')
+    if (strlen (s->v[i]) == len && memcmp (s->v[i], str, len) == 0)
       return true;
   return false;
 }

@@ -232,10 +232,12 @@ reply_is_help (const char *r)
 /* braidd's maps and paths, from raw formats                               */
 /* ---------------------------------------------------------------------- */
 
-/* Fields are separated by '|' and the WWID comes last, so whatever a
- * field holds, the split cannot go wrong where it matters most. */
-#define MAPS_FORMAT "%n|%w"
-#define PATHS_FORMAT "%d|%i|%m|%p|%z|%n|%S|%s|%w"
+/* Fields are separated by ASCII's unit separator (0x1f), which no name,
+ * WWID or INQUIRY string holds; inside the quoted format word the
+ * daemon's tokenizer keeps it as it is. */
+#define SEP '\x1f'
+#define MAPS_FORMAT "%n\x1f%w"
+#define PATHS_FORMAT "%d\x1f%i\x1f%m\x1f%p\x1f%z\x1f%n\x1f%S\x1f%s\x1f%w"
 
 struct mp_map {
   char *name, *wwid;
@@ -263,7 +265,7 @@ view_free (struct mp_view *v)
   memset (v, 0, sizeof *v);
 }
 
-/* Cut 'text' into lines of 'nf' '|'-separated fields (the last takes the
+/* Cut 'text' into lines of 'nf' SEP-separated fields (the last takes the
  * rest of the line); 'out' gets an array of nlines * nf pointers.  A line
  * with too few fields is not what was asked for: the lines are still
  * returned, but with -EPROTO (the caller frees *out either way). */
@@ -287,7 +289,7 @@ split_lines (char *text, size_t nf, char ***out, size_t *nlines)
       if (next)
         *next++ = '\0';
       fields[k++] = line;
-      for (char *p = line; k < nf && (p = strchr (p, '|')); )
+      for (char *p = line; k < nf && (p = strchr (p, SEP)); )
         {
           *p++ = '\0';
           fields[k++] = p;

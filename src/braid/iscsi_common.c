@@ -19,31 +19,7 @@
 const char *
 cli_initiator_name (void)
 {
-  static char name[256];
-  const char *e = getenv ("BRAID_INITIATOR_NAME");
-
-  if (e && *e)
-    return e;
-  if (name[0])
-    return name;
-  FILE *f = fopen ("/etc/iscsi/initiatorname.iscsi", "r");
-  if (f) {
-    char line[240];
-    while (fgets (line, sizeof line, f)) {
-      if (strncmp (line, "InitiatorName=", 14) == 0) {
-        line[strcspn (line, "\r\n")] = 0;
-        snprintf (name, sizeof name, "%s", line + 14);
-        break;
-      }
-    }
-    fclose (f);
-    if (name[0])
-      return name;
-  }
-  char host[128] = "localhost";
-  gethostname (host, sizeof host - 1);
-  snprintf (name, sizeof name, "iqn.2026-11.dev.braid:%s", host);
-  return name;
+  return braid_iscsi_default_initiator_name ();
 }
 
 void

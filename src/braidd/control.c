@@ -273,6 +273,27 @@ h_maps_queueing (void *o, const struct braid_cli_cmd *c, struct braid_strbuf *r)
   return 0;
 }
 
+/* del maps: every map that is not busy goes; busy ones are named. */
+static int
+h_del_maps (void *o, const struct braid_cli_cmd *c, struct braid_strbuf *r)
+{
+  struct daemon *d = o;
+  (void) c;
+  struct braid_mp_snapshot *s = snap (d, r);
+  int failed = 0;
+  if (!s)
+    return -ENOMEM;
+  for (size_t i = 0; i < s->nmaps; i++) {
+    struct braid_mp_map *m = braid_mp_find_map (d->mp, s->maps[i].wwid);
+    if (m && braid_mp_map_remove (m, 0) < 0) {
+      braid_strbuf_printf (r, "%s\n", braid_mp_get_error (d->mp));
+      failed = 1;
+    }
+  }
+  braid_mp_snapshot_free (s);
+  return failed ? -EBUSY : 0;
+}
+
 static int
 h_add_map (void *o, const struct braid_cli_cmd *c, struct braid_strbuf *r)
 {
@@ -616,6 +637,7 @@ control_start (struct daemon *d)
     { FP2 (VRB_RESTOREQ, KEY_MAPS), h_maps_queueing },
     { FP2 (VRB_DEL, KEY_MAP), h_map_action },
     { FP2 (VRB_ADD, KEY_MAP), h_add_map },
+    { FP2 (VRB_DEL, KEY_MAPS), h_del_maps },
     { BRAID_CLI_FP1 (BRAID_CLI_VRB_RECONFIGURE), h_reconfigure },
     { FP2 (VRB_RECONFIGURE, KEY_ALL), h_reconfigure },
   };

@@ -207,7 +207,7 @@ main (int argc, char **argv)
   d.loop = braid_loop_new ();
   struct braid_mp_opts mo;
   braid_mp_opts_init (&mo);
-  mo.initiator_name = getenv ("BRAID_INITIATOR_NAME");
+  mo.initiator_name = braid_iscsi_default_initiator_name ();
   mo.log_fn = log_line;
   mo.log_level = log_level;
   mo.wwids_file = d.wwids;
@@ -253,8 +253,10 @@ main (int argc, char **argv)
     fprintf (stderr, "braidd: control socket %s: %s\n", d.ctl_path, strerror (errno));
     return 1;
   }
-  if (nodes_load (&d) < 0)
-    dlog (&d, BRAID_LOG_ERR, "%s: unreadable, starting without saved nodes", d.nodes_path);
+  int nodes_ok = nodes_load (&d) == 0;
+  if (!nodes_ok)
+    dlog (&d, BRAID_LOG_ERR, "%s: unreadable, starting without saved nodes "
+          "(the file is left as it is; new logins will replace it)", d.nodes_path);
   for (struct daemon_node *n = logins; n; ) {
     struct daemon_node *next = n->next;
     if (nodes_login (&d, n, first_login, n) < 0) {
@@ -263,7 +265,8 @@ main (int argc, char **argv)
     }
     n = next;
   }
-  nodes_save (&d);
+  if (nodes_ok && logins)
+    nodes_save (&d);
   dlog (&d, BRAID_LOG_NOTICE, "running: control %s, NBD %s", d.ctl_path, d.nbd_path);
   braid_loop_run (d.loop);
 
