@@ -69,8 +69,8 @@ on_tick (struct braid_loop *loop, struct braid_timer *t, void *opaque)
     if (p->probe == PR_DONE && mp_chk_tick (&p->timer))
       check_path (p);
   }
-  for (size_t i = 0; i < mp->nmaps; i++)
-    map_tick (mp->maps[i], now);
+  for (size_t i = mp->nmaps; i-- > 0; )
+    map_tick (mp->maps[i], now);    /* backwards: a map may free itself */
   braid_timer_arm_ms (t, 1000);
 }
 
@@ -371,6 +371,14 @@ braid_mp_remove_node (struct braid_mp *mp, const char *portal, const char *targe
       map_remove_path (p->map, p);
   }
   n->draining = 1;
+  /* Out of the list now: a new login to the same node must not find the
+   * one that is logging out. */
+  struct mp_node **pp = &mp->nodes;
+  while (*pp && *pp != n)
+    pp = &(*pp)->next;
+  if (*pp)
+    *pp = n->next;
+  n->next = NULL;
   if (braid_iscsi_is_logged_in (n->sess)
       && braid_iscsi_queue_length (n->sess) == 0
       && braid_iscsi_logout_async (n->sess, node_logged_out, n) == 0)

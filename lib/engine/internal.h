@@ -134,6 +134,7 @@ struct braid_mp_map {
   uint64_t fence_deadline;
   uint64_t grace_until;             /* fast_io_fail_tmo after the last path went */
   int no_unmap;                     /* the LU refused UNMAP once */
+  unsigned inflight;                /* requests sent on some path */
   int suspended;
   int queueing_disabled;
   int open_count;

@@ -255,6 +255,7 @@ io_cb (struct braid_iscsi *s, int status, void *data, void *opaque)
   (void) s;
 
   r->path = NULL;
+  m->inflight--;
   if (p) {
     p->in_flight--;
     uint64_t lat = now - r->start_ns;
@@ -429,6 +430,7 @@ dispatch (struct mp_io *r)
     r->start_ns = now;
     if (braid_iscsi_command_async (p->node->sess, &c, io_cb, r, NULL) == 0) {
       p->in_flight++;
+      m->inflight++;
       mp_selector_start (m->selector, m->sel, m->npaths, (size_t) idx, r->io.len, now);
       return;
     }

@@ -506,6 +506,13 @@ map_prio_changed (struct braid_mp_map *m)
 void
 map_tick (struct braid_mp_map *m, uint64_t now)
 {
+  /* Every path left (their nodes logged out): with nothing in flight the
+   * map goes, as multipathd removes a map whose last path is deleted. */
+  if (m->npaths == 0 && !m->inflight && !m->nqueued && !m->fenced) {
+    BRAID_LOG (&m->mp->log, BRAID_LOG_NOTICE, "%s: no path left, map removed", m->name);
+    map_free (m);
+    return;
+  }
   unsigned ev = mp_noqueue_tick (&m->nq, now);
   if (m->nqueued && map_usable_paths (m) == 0)
     m->total_q_time++;

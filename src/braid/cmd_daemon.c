@@ -6,7 +6,8 @@
  * such as a format string "%n %w", is double-quoted with inner quotes
  * doubled) and sent to braidd's control socket <run-dir>/braidd.sock.
  * The reply is printed as it came, and like multipathd -k the exit status
- * is 1 exactly when the reply is "fail\n" or braidd could not be asked.
+ * is 1 when the reply is "fail\n" (or ends with a "fail" line after braidd's
+ * reason) or braidd could not be asked.
  * The wait for the reply is BRAID_CTL_TIMEOUT_MS milliseconds (default
  * 60000: "reconfigure" may wait for logins).
  */
@@ -126,7 +127,11 @@ cli_daemon (struct cli_env *env, int argc, char **argv)
     rc = 1;
     goto out;
   }
-  rc = strcmp (reply, "fail\n") == 0 ? 1 : 0;
+  /* multipathd -k fails only on an exact "fail\n"; braidd may put the
+   * reason first ("...\nfail\n"), which fails too. */
+  size_t rl = strlen (reply);
+  rc = strcmp (reply, "fail\n") == 0
+       || (rl > 6 && strcmp (reply + rl - 6, "\nfail\n") == 0) ? 1 : 0;
 
 out:
   free (reply);
