@@ -50,11 +50,6 @@ rtpg_cb (struct braid_iscsi *s, int status, void *data, void *opaque)
   struct braid_scsi_result *r = data;
   (void) s;
   p->rtpg_inflight = 0;
-  if (p->released) {
-    if (!p->check_inflight)
-      mp_path_release (p);
-    return;
-  }
   if (status != BRAID_STATUS_GOOD || !p->map)
     return;
   struct braid_scsi_tpg g[16];
@@ -97,11 +92,6 @@ check_cb (struct braid_iscsi *s, int status, void *data, void *opaque)
   (void) s;
 
   p->check_inflight = 0;
-  if (p->released) {
-    if (!p->rtpg_inflight)
-      mp_path_release (p);
-    return;
-  }
   struct mp_tur_result t = {
     .transport_error = status >= 0x100,
     .status = status < 0x100 ? status : 0,

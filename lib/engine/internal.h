@@ -96,7 +96,6 @@ struct braid_mp_path {
   uint8_t cdb[16];
   uint8_t buf[4096];
   struct iovec iov;
-  int released;                     /* freed once its last command returns */
   int rtpg_inflight;
   uint64_t lat_ring[16];            /* checker round trips (path_latency) */
   unsigned lat_n, lat_pos;

@@ -147,10 +147,6 @@ probe_cb (struct braid_iscsi *s, int status, void *data, void *opaque)
   (void) s;
 
   p->check_inflight = 0;
-  if (p->released) {
-    mp_path_release (p);
-    return;
-  }
   if (!p->node || p->node->state == NODE_GONE)
     return;
   if (status == BRAID_STATUS_TRANSPORT || status == BRAID_STATUS_TIMEOUT

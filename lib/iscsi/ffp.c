@@ -151,6 +151,20 @@ send_scsi (struct braid_iscsi *s, struct braid_iscsi_task *t)
   return 0;
 }
 
+/* Give the PDU a copy of 'data' as its data segment, then queue it. */
+static int
+queue_with_data (struct braid_iscsi *s, struct iscsi_pdu *p, const void *data,
+                 size_t len)
+{
+  if (len && pdu_set_own_data (p, data, len) < 0) {
+    pdu_free (s, p);
+    return -ENOMEM;
+  }
+  pdu_finalize (s, p, 1);
+  pdu_queue (s, p);
+  return 0;
+}
+
 static int
 send_text (struct braid_iscsi *s, struct braid_iscsi_task *t, uint32_t ttt,
            const char *keys, size_t len)
@@ -166,13 +180,7 @@ send_text (struct braid_iscsi *s, struct braid_iscsi_task *t, uint32_t ttt,
   /* Non-immediate on purpose: istgt 0.4 advances ExpCmdSN for an immediate
    * Text Request, which would desynchronise CmdSN (lab notes). */
   ffp_fill_common (s, h, 0, t->cmdsn);
-  if (len && pdu_set_own_data (p, keys, len) < 0) {
-    pdu_free (s, p);
-    return -ENOMEM;
-  }
-  pdu_finalize (s, p, 1);
-  pdu_queue (s, p);
-  return 0;
+  return queue_with_data (s, p, keys, len);
 }
 
 /* Move requests from the waitq to the wire while the window allows. */
@@ -390,13 +398,7 @@ ffp_send_nop_reply (struct braid_iscsi *s, const uint8_t *bhs,
   put32 (h + 16, RSVD_TAG);
   put32 (h + 20, get32 (bhs + 20)); /* TTT copied */
   ffp_fill_common (s, h, 1, s->cmdsn);
-  if (dlen && pdu_set_own_data (p, data, dlen) < 0) {
-    pdu_free (s, p);
-    return -ENOMEM;
-  }
-  pdu_finalize (s, p, 1);
-  pdu_queue (s, p);
-  return 0;
+  return queue_with_data (s, p, data, dlen);
 }
 
 int
