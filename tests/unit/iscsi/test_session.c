@@ -652,6 +652,7 @@ test_header_digest (void **state)
   struct done d = { 0 }, d2 = { 0 };
 
   login (f, 8192, 16);
+  memset (buf, 0x3c, sizeof buf);
   /* Pretend both digests were negotiated. */
   f->s->hdigest = f->s->ddigest = 1;
   f->peer.hdigest = f->peer.ddigest = 1;

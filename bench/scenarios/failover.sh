@@ -1,0 +1,118 @@
+# bench/scenarios/failover.sh, sourced by bench/run (scenario "failover").
+#
+# A verified writer (tests/prog/nbd-verify.py, paced by --rate) runs on a
+# two-portal map of braidd's NBD export while the path carrying the I/O
+# is cut CUTS times with iptables DROP and CUTS times with REJECT
+# tcp-reset, restored between cuts.  braidd's NOP-Out interval (500 ms)
+# and timeout (1000 ms) are compile-time defaults with no knob today, so
+# only the default profile is measured.  Writes the gaps (> 50 ms, as the
+# writer reports them) and the cut times to failover-gaps.dat, a chart
+# docs/failover-gaps.png when gnuplot exists, and failover.json.
+# Needs: the tgtd bench/run started ($TGT_CTL, $port), iptables.
+. "$here/../tests/lib/braidd.sh"
+requires iptables nbdinfo
+FO_CUTS=${FO_CUTS:-10} FO_RATE=${FO_RATE:-2000} FO_HOLD=${FO_HOLD:-3}
+FO_IQN=iqn.2026-11.dev.braid:bench-failover
+tgt_target 2 "$FO_IQN"
+tgt_lun 2 1 failover.img 64M
+tgt_bind_all 2
+BRAIDD_PATHS=2 start_braidd fo --login "127.0.0.1:$port,$FO_IQN" --login "127.0.0.2:$port,$FO_IQN"
+fo_export=$(braidd_export fo)
+count_path 127.0.0.1 "$port"
+count_path 127.0.0.2 "$port"
+fo_verify="$BRAID_SOURCE_DIR/tests/prog/nbd-verify.py"
+fo_data="$TMPDIR_TEST/failover"
+mkdir -p "$fo_data"
+
+# The portal carrying the I/O now: the one whose byte count grows.
+fo_active () {
+  local a1 a2 b1 b2
+  a1=$(path_bytes 127.0.0.1 "$port"); a2=$(path_bytes 127.0.0.2 "$port")
+  sleep 0.3
+  b1=$(path_bytes 127.0.0.1 "$port"); b2=$(path_bytes 127.0.0.2 "$port")
+  if (( b1 - a1 >= b2 - a2 )); then echo 127.0.0.1; else echo 127.0.0.2; fi
+}
+# Both paths usable again: braid reports no failed/faulty path.
+fo_both_up () {
+  local out
+  out=$("$BRAID_BUILD_DIR/src/braid/braid" --run-dir "$BRAIDD_DIR/run" show paths raw format "%t %T" 2>/dev/null) || return 1
+  [[ $(echo "$out" | grep -c .) -ge 2 ]] && ! echo "$out" | grep -qiE 'fail|faulty|shaky|down'
+}
+
+fo_run () { # mode
+  local mode=$1 i a t0 secs
+  secs=$(( FO_CUTS * (FO_HOLD + 12) + 10 ))
+  rm -f "$fo_data/$mode.ready" "$fo_data/$mode.stop"
+  timeout $(( secs + 120 )) python3 "$fo_verify" --socket "$BRAIDD_SOCK" --export "$fo_export" \
+    --rate "$FO_RATE" --seconds "$secs" --blocks 4096 --io-timeout 60 \
+    --ready-file "$fo_data/$mode.ready" --stop-file "$fo_data/$mode.stop" \
+    --report "$fo_data/$mode.json" &
+  local vpid=$!
+  wait_for "nbd-verify ready" 20 test -e "$fo_data/$mode.ready" || fail "nbd-verify did not start"
+  t0=$(stat -c %.Y "$fo_data/$mode.ready")
+  : > "$fo_data/$mode.cuts"
+  sleep 2
+  for (( i = 0; i < FO_CUTS; i++ )); do
+    a=$(fo_active)
+    echo "$(python3 -c "import time; print(round(time.time() - $t0, 3))") $a" >> "$fo_data/$mode.cuts"
+    cut_path "$mode" "$a" "$port"
+    sleep "$FO_HOLD"
+    restore_path "$mode" "$a" "$port"
+    wait_for "both paths back" 30 fo_both_up || echo "  failover: paths not both back after 30 s" >&2
+    sleep 1
+  done
+  touch "$fo_data/$mode.stop"
+  wait "$vpid" || echo "  failover $mode: nbd-verify exit $? (errors or mismatches)" >&2
+}
+echo "failover: nbd-verify at $FO_RATE I/O/s on a 2-portal map, $FO_CUTS cuts each of drop and reset, ${FO_HOLD}s each" >&2
+fo_run drop
+fo_run reset
+
+python3 - "$fo_data" "$TMPDIR_TEST/failover.json" "$FO_HOLD" <<'PY'
+import json, statistics, sys
+d, out, hold = sys.argv[1], sys.argv[2], float(sys.argv[3])
+res = {"profile": "defaults (NOP-Out 500 ms / 1000 ms timeout; no knob)"}
+dat = open(d + "/../failover-gaps.dat", "w")
+print(f"{'cut':6} {'cuts':>4} {'longest ms':>11} {'median ms':>10} {'errors':>7} {'mismatches':>10}")
+for mode in ("drop", "reset"):
+    rep = json.load(open(f"{d}/{mode}.json"))
+    cuts = [float(l.split()[0]) for l in open(f"{d}/{mode}.cuts") if l.strip()]
+    slow = rep.get("slow_completions", [])
+    per = []
+    for c in cuts:
+        # a gap ending at t covers [t - gap, t]; it belongs to the cut if
+        # it starts between the cut and the restore.
+        g = [ms for t, ms in slow if c - 0.2 <= t - ms / 1000 <= c + hold]
+        per.append(max(g) if g else 50.0)   # below the writer's 50 ms floor
+    res[mode] = {"cuts": len(cuts), "gaps_ms": per, "longest_ms": max(per),
+                 "median_ms": statistics.median(per), "errors": rep["errors"],
+                 "mismatches": rep["mismatches"], "ios": rep["ios"],
+                 "note": "50.0 = no completion gap above 50 ms"}
+    print(f"{mode:6} {len(cuts):4} {max(per):11.1f} {statistics.median(per):10.1f} {rep['errors']:7} {rep['mismatches']:10}")
+    dat.write(f"# {mode}: completion time (s), gap (ms) for gaps > 50 ms\n")
+    for t, ms in slow:
+        dat.write(f"{t} {ms}\n")
+    dat.write("\n\n")
+    dat.write(f"# {mode}: cut times (s)\n")
+    for c in cuts:
+        dat.write(f"{c} 0\n")
+    dat.write("\n\n")
+dat.close()
+json.dump(res, open(out, "w"), indent=2)
+PY
+cp "$TMPDIR_TEST/failover-gaps.dat" "$here/results/failover-gaps.dat"
+if command -v gnuplot >/dev/null; then
+  gnuplot <<EOF2 || echo "  failover: gnuplot failed" >&2
+set terminal pngcairo size 1000,500 noenhanced
+set output "$BRAID_SOURCE_DIR/docs/failover-gaps.png"
+set multiplot layout 1,2 title "braidd failover: NBD completion gaps > 50 ms (nbd-verify at $FO_RATE I/O/s); red lines = cuts"
+set xlabel "time (s)"; set ylabel "gap (ms)"; set logscale y; set yrange [10:*]
+set title "iptables DROP"
+plot "$here/results/failover-gaps.dat" index 1 using 1:(10):(0):(1e5) with vectors nohead lc rgb "red" title "cut", \
+     "" index 0 using 1:2 with impulses lw 2 lc rgb "blue" title "gap"
+set title "iptables REJECT tcp-reset"
+plot "$here/results/failover-gaps.dat" index 3 using 1:(10):(0):(1e5) with vectors nohead lc rgb "red" title "cut", \
+     "" index 2 using 1:2 with impulses lw 2 lc rgb "blue" title "gap"
+unset multiplot
+EOF2
+fi
