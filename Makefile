@@ -7,7 +7,7 @@ BUILD_FUZZ ?= build-fuzz
 BUILD_OPT  ?= build-release
 FUZZ_SECONDS ?= 10
 
-.PHONY: all build deps check check-unit check-asan check-valgrind fuzz fuzz-smoke bench demo clean
+.PHONY: all build deps check check-unit check-asan check-asan-all check-valgrind fuzz fuzz-smoke bench demo clean
 
 all: build
 
@@ -42,6 +42,13 @@ check-valgrind: deps build
 	meson test -C $(BUILD) --suite unit --print-errorlogs \
 	  --wrapper 'valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --quiet'
 	scripts/test-summary $(BUILD)
+
+# Every test, unit and integration, with braid built under ASan + UBSan
+# (braidd, the CLI and the test programs too).
+check-asan-all: check-asan
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	  meson test -C $(BUILD_ASAN) --suite integration --print-errorlogs --num-processes 2
+	scripts/test-summary $(BUILD_ASAN)
 
 $(BUILD_FUZZ)/build.ninja:
 	CC=clang meson setup $(BUILD_FUZZ) -Dfuzz=true -Dtests=false -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug

@@ -30,6 +30,7 @@ fo_active () {
   a1=$(path_bytes 127.0.0.1 "$port"); a2=$(path_bytes 127.0.0.2 "$port")
   sleep 0.3
   b1=$(path_bytes 127.0.0.1 "$port"); b2=$(path_bytes 127.0.0.2 "$port")
+  echo "  failover: bytes in 0.3 s: 127.0.0.1 $(( b1 - a1 )), 127.0.0.2 $(( b2 - a2 ))" >&2
   if (( b1 - a1 >= b2 - a2 )); then echo 127.0.0.1; else echo 127.0.0.2; fi
 }
 # Both paths usable again: braid reports no failed/faulty path.

@@ -1,0 +1,83 @@
+# bench/scenarios/scale.sh, sourced by bench/run (scenario "scale").
+#
+# One tgtd target with SC_LUNS null LUNs (default 256) on four portals
+# (127.0.0.1-127.0.0.4, the tgtd bench/run started) = 4 x SC_LUNS paths.
+# Measures: seconds from braidd's start (--login for the four portals)
+# until every map has four paths ("show maps raw format"), braidd's RSS
+# per path (total, and above an idle braidd with no session), and its CPU
+# over SC_IDLE seconds (default 30) with the checkers running.  Then a
+# 10 s strace -c of the idle daemon, to show where idle CPU goes.
+. "$here/../tests/lib/braidd.sh"
+SC_LUNS=${SC_LUNS:-256} SC_IDLE=${SC_IDLE:-30}
+SC_IQN=iqn.2026-11.dev.braid:bench-scale
+braid_cli="$BRAID_BUILD_DIR/src/braid/braid"
+tgt_portal_add "127.0.0.3:$port"
+tgt_portal_add "127.0.0.4:$port"
+tgt_target 3 "$SC_IQN"
+sc_t=$SECONDS
+for (( l = 1; l <= SC_LUNS; l++ )); do
+  tgt_lun 3 "$l" null
+  (( SECONDS - sc_t < 600 )) || fail "scale: tgtd took over 600 s for $l LUNs"
+done
+tgt_bind_all 3
+echo "scale: tgtd made $SC_LUNS LUNs in $(( SECONDS - sc_t )) s" >&2
+
+# An idle braidd without sessions, for the baseline RSS.
+BRAIDD_EXPORTS=0 start_braidd sc-idle
+sleep 2
+sc_rss0=$(awk '/^VmRSS/ {print $2}' "/proc/$BRAIDD_PID/status")
+stop_braidd sc-idle
+
+sc_maps () { # -> "maps with 4 paths" "paths"
+  "$braid_cli" --run-dir "$(braidd_dir sc)/run" show maps raw format "%n %N" 2>/dev/null \
+    | awk '$2 ~ /^[0-9]+$/ { p += $2; if ($2 >= 4) m++ } END { print m + 0, p + 0 }'
+}
+sc_t0=$(date +%s.%N)
+BRAIDD_EXPORTS=1 BRAIDD_TIMEOUT=120 start_braidd sc \
+  --login "127.0.0.1:$port,$SC_IQN" --login "127.0.0.2:$port,$SC_IQN" \
+  --login "127.0.0.3:$port,$SC_IQN" --login "127.0.0.4:$port,$SC_IQN"
+sc_ready=
+for (( i = 0; i < 1200; i++ )); do
+  read -r m p < <(sc_maps)
+  if (( m >= SC_LUNS )); then
+    sc_ready=$(python3 -c "print(round($(date +%s.%N) - $sc_t0, 2))")
+    break
+  fi
+  sleep 0.1
+done
+read -r m p < <(sc_maps)
+echo "scale: $m maps with 4 paths, $p paths, ready after ${sc_ready:-never (120 s)} s" >&2
+sleep 2
+sc_rss=$(awk '/^VmRSS/ {print $2}' "/proc/$BRAIDD_PID/status")
+c0=$(awk '{print $14 + $15}' "/proc/$BRAIDD_PID/stat")
+sleep "$SC_IDLE"
+c1=$(awk '{print $14 + $15}' "/proc/$BRAIDD_PID/stat")
+sc_strace=
+if command -v strace >/dev/null; then
+  timeout 15 strace -c -f -p "$BRAIDD_PID" -o "$TMPDIR_TEST/scale-strace.txt" -e trace=all \
+    timeout 10 sleep 10 2>/dev/null || true
+  sc_strace=$TMPDIR_TEST/scale-strace.txt
+fi
+python3 - "$TMPDIR_TEST/scale.json" "$SC_LUNS" "$m" "$p" "${sc_ready:-null}" "$sc_rss0" "$sc_rss" \
+  "$(( c1 - c0 ))" "$SC_IDLE" "$sc_strace" <<'PY'
+import json, os, sys
+out, luns, m, p, ready, rss0, rss, ticks, idle, st = sys.argv[1:]
+p = int(p); hz = os.sysconf("SC_CLK_TCK")
+r = {"luns": int(luns), "maps_with_4_paths": int(m), "paths": p,
+     "ready_s": None if ready == "null" else float(ready),
+     "rss_kib": int(rss), "rss_idle_daemon_kib": int(rss0),
+     "rss_per_path_kib": round(int(rss) / max(p, 1), 1),
+     "rss_per_path_above_idle_kib": round((int(rss) - int(rss0)) / max(p, 1), 1),
+     "idle_cpu_percent": round(100.0 * int(ticks) / hz / float(idle), 2), "idle_s": float(idle)}
+if st and os.path.exists(st):
+    rows = []
+    for l in open(st):
+        f = l.split()
+        if len(f) >= 5 and f[0].replace('.', '').isdigit() and f[-1] != "total":
+            rows.append((f[-1], int(f[3])))
+    r["strace_10s_top_calls"] = dict(sorted(rows, key=lambda x: -x[1])[:6])
+json.dump(r, open(out, "w"), indent=2)
+for k, v in r.items():
+    print(f"  scale {k}: {v}", file=sys.stderr)
+PY
+stop_braidd sc
