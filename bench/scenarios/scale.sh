@@ -54,8 +54,7 @@ sleep "$SC_IDLE"
 c1=$(awk '{print $14 + $15}' "/proc/$BRAIDD_PID/stat")
 sc_strace=
 if command -v strace >/dev/null; then
-  timeout 15 strace -c -f -p "$BRAIDD_PID" -o "$TMPDIR_TEST/scale-strace.txt" -e trace=all \
-    timeout 10 sleep 10 2>/dev/null || true
+  timeout -s INT 10 strace -c -f -p "$BRAIDD_PID" -o "$TMPDIR_TEST/scale-strace.txt" 2>/dev/null || true
   sc_strace=$TMPDIR_TEST/scale-strace.txt
 fi
 python3 - "$TMPDIR_TEST/scale.json" "$SC_LUNS" "$m" "$p" "${sc_ready:-null}" "$sc_rss0" "$sc_rss" \

@@ -25,6 +25,7 @@ set -euo pipefail
 requires tgtd tgtadm iptables nbdinfo "$BRAID_PYTHON"
 requires_root
 VERIFY=$BRAID_SOURCE_DIR/tests/prog/nbd-verify.py
+BRAID=$(braid_bin braid)
 iqn=iqn.2026-11.dev.braid:fo
 a1=127.0.0.1
 a2=127.0.0.2
@@ -116,9 +117,16 @@ for mode in drop reset kill; do
   done
   assert_eq "$moved" "$(other "$active")" "$mode: portal carrying I/O while $active is cut"
   proc_alive "$vpid" "$vstart" || fail "$mode: nbd-verify ended while the path was cut"
+  # The topology (multipath -ll's format) shows the cut path failed.
+  "$BRAID" --run-dir "$(braidd_dir fo)/run" show topology > "$TMPDIR_TEST/topo-$mode-cut"
+  grep -F "$path" "$TMPDIR_TEST/topo-$mode-cut" | grep -q " failed faulty " \
+    || { cat "$TMPDIR_TEST/topo-$mode-cut"; fail "$mode: topology does not show $path failed"; }
   restore_path "$mode" "$active" "$port"
   braidd_wait_log fo 60 "$exp/$path: down -> up" $(( ups + 1 )) \
     || fail "$mode: braidd did not bring $path back up"
+  "$BRAID" --run-dir "$(braidd_dir fo)/run" show topology > "$TMPDIR_TEST/topo-$mode-back"
+  grep -F "$path" "$TMPDIR_TEST/topo-$mode-back" | grep -q " active ready " \
+    || { cat "$TMPDIR_TEST/topo-$mode-back"; fail "$mode: topology does not show $path active again"; }
   sleep 1
   touch "$stop"
   wait_gone "$vpid" "$vstart" 60 || fail "$mode: nbd-verify did not finish"
