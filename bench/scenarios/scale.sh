@@ -32,21 +32,49 @@ sc_maps () { # -> "maps with 4 paths" "paths"
   "$braid_cli" --run-dir "$(braidd_dir sc)/run" show maps raw format "%n %N" 2>/dev/null \
     | awk '$2 ~ /^[0-9]+$/ { p += $2; if ($2 >= 4) m++ } END { print m + 0, p + 0 }'
 }
+# braidd is started here, not with start_braidd: that waits on
+# "nbdinfo --list", which braidd refuses with this many exports ("too many
+# options").  Ready = every LUN's map has four paths; a map that never
+# comes (braidd does not see LUN 256 and above) stops the wait after
+# SC_WAIT s, and the time the count last grew is reported as well.
+SC_WAIT=${SC_WAIT:-30}
+sc_d=$(braidd_dir sc)
+mkdir -p "$sc_d/conf.d" "$sc_d/state" "$sc_d/run"
+: > "$sc_d/multipath.conf"
 sc_t0=$(date +%s.%N)
-BRAIDD_EXPORTS=1 BRAIDD_TIMEOUT=120 start_braidd sc \
+"$BRAID_BUILD_DIR/src/braidd/braidd" -f --config "$sc_d/multipath.conf" --config-dir "$sc_d/conf.d" \
+  --wwids "$sc_d/wwids" --bindings "$sc_d/bindings" --state-dir "$sc_d/state" --run-dir "$sc_d/run" \
   --login "127.0.0.1:$port,$SC_IQN" --login "127.0.0.2:$port,$SC_IQN" \
-  --login "127.0.0.3:$port,$SC_IQN" --login "127.0.0.4:$port,$SC_IQN"
-sc_ready=
-for (( i = 0; i < 1200; i++ )); do
+  --login "127.0.0.3:$port,$SC_IQN" --login "127.0.0.4:$port,$SC_IQN" </dev/null > "$sc_d/braidd.log" 2>&1 &
+BRAIDD_PID=$!
+sc_start=$(_braid_proc_start "$BRAIDD_PID") || sc_start=
+cleanup_fn stop_process "$BRAIDD_PID" "$sc_start" 10
+sc_ready= sc_last=0 sc_lastm=0
+for (( i = 0; i < SC_WAIT * 20; i++ )); do
   read -r m p < <(sc_maps)
-  if (( m >= SC_LUNS )); then
-    sc_ready=$(python3 -c "print(round($(date +%s.%N) - $sc_t0, 2))")
-    break
-  fi
-  sleep 0.1
+  sc_now=$(python3 -c "print(round($(date +%s.%N) - $sc_t0, 2))")
+  if (( m > sc_lastm )); then sc_lastm=$m sc_last=$sc_now; fi
+  if (( m >= SC_LUNS )); then sc_ready=$sc_now; break; fi
+  sleep 0.05
 done
 read -r m p < <(sc_maps)
-echo "scale: $m maps with 4 paths, $p paths, ready after ${sc_ready:-never (120 s)} s" >&2
+sc_lastadd=$(python3 - "$sc_d/braidd.log" "$sc_t0" <<'PY'
+import sys, datetime, time
+t0 = float(sys.argv[2]); last = None
+day = datetime.datetime.utcfromtimestamp(t0).date()
+for l in open(sys.argv[1]):
+    if ": added path " in l:
+        last = l.split()[0]
+if last:
+    h, mi, s = last.split(":")
+    lt = datetime.datetime.combine(day, datetime.time(int(h), int(mi))).replace(tzinfo=datetime.timezone.utc).timestamp() + float(s)
+    off = time.localtime(t0).tm_gmtoff
+    print(round(lt - off - t0, 2))
+else:
+    print("null")
+PY
+)
+echo "scale: $m maps with 4 paths, $p paths; all $SC_LUNS ready after ${sc_ready:-never (${SC_WAIT} s)} s; count last grew at $sc_last s; last 'added path' logged at $sc_lastadd s" >&2
 sleep 2
 sc_rss=$(awk '/^VmRSS/ {print $2}' "/proc/$BRAIDD_PID/status")
 c0=$(awk '{print $14 + $15}' "/proc/$BRAIDD_PID/stat")
@@ -58,12 +86,14 @@ if command -v strace >/dev/null; then
   sc_strace=$TMPDIR_TEST/scale-strace.txt
 fi
 python3 - "$TMPDIR_TEST/scale.json" "$SC_LUNS" "$m" "$p" "${sc_ready:-null}" "$sc_rss0" "$sc_rss" \
-  "$(( c1 - c0 ))" "$SC_IDLE" "$sc_strace" <<'PY'
+  "$(( c1 - c0 ))" "$SC_IDLE" "$sc_strace" "$sc_last" "$sc_lastadd" <<'PY'
 import json, os, sys
-out, luns, m, p, ready, rss0, rss, ticks, idle, st = sys.argv[1:]
+out, luns, m, p, ready, rss0, rss, ticks, idle, st, last, lastadd = sys.argv[1:]
 p = int(p); hz = os.sysconf("SC_CLK_TCK")
 r = {"luns": int(luns), "maps_with_4_paths": int(m), "paths": p,
      "ready_s": None if ready == "null" else float(ready),
+     "maps_count_last_grew_s": float(last),
+     "last_added_path_logged_s": None if lastadd == "null" else float(lastadd),
      "rss_kib": int(rss), "rss_idle_daemon_kib": int(rss0),
      "rss_per_path_kib": round(int(rss) / max(p, 1), 1),
      "rss_per_path_above_idle_kib": round((int(rss) - int(rss0)) / max(p, 1), 1),
@@ -79,4 +109,4 @@ json.dump(r, open(out, "w"), indent=2)
 for k, v in r.items():
     print(f"  scale {k}: {v}", file=sys.stderr)
 PY
-stop_braidd sc
+stop_process "$BRAIDD_PID" "$sc_start" 10

@@ -54,7 +54,7 @@ struct mp_node {
   void *first_opaque;
   int luns_probing;                 /* REPORT LUNS in flight */
   int lun_tries;
-  uint8_t lunbuf[4096];
+  uint8_t lunbuf[16384];            /* REPORT LUNS: up to 2047 LUNs */
   struct iovec luniov;
   uint8_t cdb[16];
 };

@@ -79,17 +79,17 @@ luns_cb (struct braid_iscsi *s, int status, void *data, void *opaque)
     return;
   }
   n->lun_tries = 0;
-  uint64_t luns[256];
+  static uint64_t luns[2048];        /* one node at a time, loop thread only */
   size_t total = 0;
   int k = 0;
   if (status == BRAID_STATUS_GOOD)
-    k = braid_scsi_parse_report_luns (n->lunbuf, r->data_transferred, luns, 256, &total);
+    k = braid_scsi_parse_report_luns (n->lunbuf, r->data_transferred, luns, 2048, &total);
   if (k <= 0) {
     /* No usable REPORT LUNS: LUN 0 is the one every target has. */
     luns[0] = 0;
     k = 1;
   }
-  for (int i = 0; i < k && i < 256; i++) {
+  for (int i = 0; i < k && i < 2048; i++) {
     if (BRAID_SCSI_LUN_IS_RAW (luns[i]))
       continue;
     int lun = (int) luns[i];

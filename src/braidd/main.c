@@ -221,7 +221,10 @@ main (int argc, char **argv)
   if (daemon_reconfigure (&d, err, sizeof err) < 0)
     return 1;
 
-  struct braid_nbd_server_config nc = { .log_fn = log_line, .log_level = log_level };
+  /* nbdinfo --list sends one NBD_OPT_INFO per export: allow many options
+   * before GO (the default 64 is for servers with a handful of exports). */
+  struct braid_nbd_server_config nc = { .log_fn = log_line, .log_level = log_level,
+                                        .max_options = 16384 };
   d.nbd = braid_nbd_server_new (d.loop, &nc);
   if (!d.nbd || braid_nbd_server_listen_unix (d.nbd, d.nbd_path, 0600, (uid_t) -1, (gid_t) -1) < 0) {
     fprintf (stderr, "braidd: NBD socket %s: %s\n", d.nbd_path,

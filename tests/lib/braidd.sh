@@ -187,8 +187,13 @@ _braidd_rules ()
     count) target="" ;;
     *) fail "_braidd_rules: unknown mode $mode" ;;
   esac
-  echo "OUTPUT -p tcp -d $a --dport $port $match -m comment --comment $_braidd_ipt_tag-$mode $target"
-  echo "OUTPUT -p tcp -s $a --sport $port $match -m comment --comment $_braidd_ipt_tag-$mode $target"
+  # DROP goes in INPUT: a DROP in OUTPUT makes the sender's own sendmsg()
+  # fail with EPERM, so the "silent" path would be noticed at once.
+  # Dropping on receive is what a black hole looks like to both ends.
+  local chain=OUTPUT
+  [[ $mode == drop ]] && chain=INPUT
+  echo "$chain -p tcp -d $a --dport $port $match -m comment --comment $_braidd_ipt_tag-$mode $target"
+  echo "$chain -p tcp -s $a --sport $port $match -m comment --comment $_braidd_ipt_tag-$mode $target"
 }
 
 # Remove every copy of the rules (idempotent; bounded).

@@ -75,6 +75,17 @@ def pattern(lba, gen, bs):
     return (seed * (bs // len(seed) + 1))[:bs]
 
 
+def note_gap(gaps, t0, last, max_gap, max_gap_at):
+    """Record the time since the previous completion, reads and writes alike:
+    a path cut that catches a read must show its gap too."""
+    now = time.monotonic()
+    gap = now - last
+    if gap > max_gap:
+        max_gap, max_gap_at = gap, now - t0
+    gaps.append((round(now - t0, 4), round(gap * 1000, 3)))
+    return now, max_gap, max_gap_at
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--socket", required=True)
@@ -89,6 +100,7 @@ def main():
     ap.add_argument("--report", default="-")
     ap.add_argument("--ready-file")
     ap.add_argument("--stop-file", help="stop early when this file appears")
+    ap.add_argument("--timeline", help="write every completion as 'seconds gap_ms' (bench/)")
     a = ap.parse_args()
 
     rnd = random.Random(a.seed)
@@ -108,24 +120,14 @@ def main():
         lba = rnd.randrange(a.blocks)
         g = gen[lba] + 1
         err, _ = c.io(CMD_WRITE, lba * a.bs, a.bs, pattern(lba, g, a.bs))
-        now = time.monotonic()
-        for when in (now,):
-            gap = when - last
-            if gap > max_gap:
-                max_gap, max_gap_at = gap, when - t0
-            gaps.append((round(when - t0, 4), round(gap * 1000, 3)))
-            last = when
+        last, max_gap, max_gap_at = note_gap(gaps, t0, last, max_gap, max_gap_at)
         ios += 1
         if err:
             errors += 1
             continue
         gen[lba] = g
         err, data = c.io(CMD_READ, lba * a.bs, a.bs)
-        now = time.monotonic()
-        gap = now - last
-        if gap > max_gap:
-            max_gap, max_gap_at = gap, now - t0
-        last = now
+        last, max_gap, max_gap_at = note_gap(gaps, t0, last, max_gap, max_gap_at)
         ios += 1
         if err:
             errors += 1
@@ -151,6 +153,10 @@ def main():
             if want is not None and got != want:
                 final_bad += 1
     c.close()
+    if a.timeline:
+        with open(a.timeline, "w") as f:
+            for t, ms in gaps:
+                f.write("%s %s\n" % (t, ms))
     # Keep the report small: the gaps above 50 ms, plus the longest.
     slow = [g for g in gaps if g[1] > 50]
     rep = {"ios": ios, "errors": errors, "mismatches": mismatches + final_bad,
