@@ -28,6 +28,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -132,12 +133,6 @@ static int
 has_product (const struct braid_mp_path_info *p)
 {
   return TRIMMED (p->product) > 0;
-}
-
-static int
-has_revision (const struct braid_mp_path_info *p)
-{
-  return TRIMMED (p->revision) > 0;
 }
 
 static int
@@ -292,43 +287,56 @@ map_vpr (struct braid_strbuf *sb, const void *o)
                               p->product);
 }
 
+/* A map's vendor, product or revision (the same field name in the map and
+ * path snapshots): the map's own, else the first path's that has one, else
+ * "##", as multipath-tools takes them from the paths. */
+#define MAP_INQ_FIELD(sb, m, field)                                         \
+  map_inq_field ((sb), (m), offsetof (struct braid_mp_map_info, field),     \
+                 offsetof (struct braid_mp_path_info, field),               \
+                 sizeof ((m)->field))
+
+#define SAME_SIZE(field)                                                   \
+  _Static_assert (sizeof ((struct braid_mp_map_info *) 0)->field            \
+                  == sizeof ((struct braid_mp_path_info *) 0)->field,       \
+                  #field " differs between map and path snapshots")
+SAME_SIZE (vendor);
+SAME_SIZE (product);
+SAME_SIZE (revision);
+
+static int
+map_inq_field (struct braid_strbuf *sb, const struct braid_mp_map_info *m,
+               size_t map_off, size_t path_off, size_t size)
+{
+  const char *v = (const char *) m + map_off;
+  size_t g, i, n;
+
+  if ((n = trimmed_len (v, size)) > 0)
+    return braid_strbuf_add (sb, v, n);
+  for (g = 0; g < m->ngroups; g++)
+    for (i = 0; i < m->groups[g].npaths; i++) {
+      v = (const char *) &m->groups[g].paths[i] + path_off;
+      if ((n = trimmed_len (v, size)) > 0)
+        return braid_strbuf_add (sb, v, n);
+    }
+  return braid_strbuf_puts (sb, "##");
+}
+
 static int
 map_vend (struct braid_strbuf *sb, const void *o)
 {
-  const struct braid_mp_map_info *m = MAP (o);
-  const struct braid_mp_path_info *p;
-
-  if (TRIMMED (m->vendor) > 0)
-    return braid_strbuf_add (sb, m->vendor, TRIMMED (m->vendor));
-  p = first_path (m, has_vendor);
-  return p ? braid_strbuf_add (sb, p->vendor, TRIMMED (p->vendor))
-           : braid_strbuf_puts (sb, "##");
+  return MAP_INQ_FIELD (sb, MAP (o), vendor);
 }
 
 static int
 map_prod (struct braid_strbuf *sb, const void *o)
 {
-  const struct braid_mp_map_info *m = MAP (o);
-  const struct braid_mp_path_info *p;
-
-  if (TRIMMED (m->product) > 0)
-    return braid_strbuf_add (sb, m->product, TRIMMED (m->product));
-  p = first_path (m, has_product);
-  return p ? braid_strbuf_add (sb, p->product, TRIMMED (p->product))
-           : braid_strbuf_puts (sb, "##");
+  return MAP_INQ_FIELD (sb, MAP (o), product);
 }
 
 static int
 map_rev (struct braid_strbuf *sb, const void *o)
 {
-  const struct braid_mp_map_info *m = MAP (o);
-  const struct braid_mp_path_info *p;
-
-  if (TRIMMED (m->revision) > 0)
-    return braid_strbuf_add (sb, m->revision, TRIMMED (m->revision));
-  p = first_path (m, has_revision);
-  return p ? braid_strbuf_add (sb, p->revision, TRIMMED (p->revision))
-           : braid_strbuf_puts (sb, "##");
+  return MAP_INQ_FIELD (sb, MAP (o), revision);
 }
 
 static int

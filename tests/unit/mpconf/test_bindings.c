@@ -20,137 +20,14 @@
 #include <cmocka.h>
 
 #include "braid/mpstate.h"
+#include "mpstate-testutil.h"
 
 #define A "360014051f8c5d3c1a3b4e5f6a7b8c9d0"
 #define B "3600a098038303053453f463045727431"
 #define C "36005076801810523100000000000000a"
 #define D "2a1b2c3d4e5f60718"
 
-/* ---- helpers (as in test_wwids.c) ---- */
-
-struct env {
-  char dir[256];
-  char path[512];
-};
-
-struct logs {
-  int n;
-  char msg[64][512];
-};
-
-static void
-log_fn (void *opaque, int level, const char *msg)
-{
-  struct logs *l = opaque;
-
-  (void) level;
-  if (l->n < 64)
-    snprintf (l->msg[l->n++], sizeof l->msg[0], "%s", msg);
-}
-
-static bool
-logged (const struct logs *l, const char *needle)
-{
-  int i;
-
-  for (i = 0; i < l->n; i++)
-    if (strstr (l->msg[i], needle) != NULL)
-      return true;
-  return false;
-}
-
-static char *
-slurp (const char *path, size_t *len)
-{
-  FILE *f = fopen (path, "rb");
-  char *buf;
-  long n;
-
-  if (f == NULL)
-    return NULL;
-  fseek (f, 0, SEEK_END);
-  n = ftell (f);
-  fseek (f, 0, SEEK_SET);
-  buf = malloc ((size_t) n + 1);
-  assert_non_null (buf);
-  assert_int_equal (fread (buf, 1, (size_t) n, f), (size_t) n);
-  buf[n] = '\0';
-  fclose (f);
-  if (len != NULL)
-    *len = (size_t) n;
-  return buf;
-}
-
-static void
-put (const char *path, const char *content)
-{
-  FILE *f = fopen (path, "wb");
-  size_t len = strlen (content);
-
-  assert_non_null (f);
-  assert_int_equal (fwrite (content, 1, len, f), len);
-  assert_int_equal (fclose (f), 0);
-}
-
-static void
-copy_fixture (const char *name, const char *to)
-{
-  char from[512];
-  char *buf;
-
-  snprintf (from, sizeof from, "%s/%s", MPSTATE_FIXTURES, name);
-  buf = slurp (from, NULL);
-  assert_non_null (buf);
-  put (to, buf);
-  free (buf);
-}
-
-static void
-assert_file_is (const char *path, const char *want)
-{
-  char *got = slurp (path, NULL);
-
-  assert_non_null (got);
-  if (strcmp (got, want) != 0)
-    fail_msg ("%s:\n--- got\n%s--- want\n%s", path, got, want);
-  free (got);
-}
-
-static void
-assert_same_as_fixture (const char *path, const char *name)
-{
-  char fx[512];
-  char *want;
-
-  snprintf (fx, sizeof fx, "%s/%s", MPSTATE_FIXTURES, name);
-  want = slurp (fx, NULL);
-  assert_non_null (want);
-  assert_file_is (path, want);
-  free (want);
-}
-
-static void
-rm_rf (const char *dir)
-{
-  char p[1024];
-  struct dirent *de;
-  struct stat st;
-  DIR *d = opendir (dir);
-
-  if (d == NULL)
-    return;
-  while ((de = readdir (d)) != NULL) {
-    if (strcmp (de->d_name, ".") == 0 || strcmp (de->d_name, "..") == 0)
-      continue;
-    snprintf (p, sizeof p, "%s/%s", dir, de->d_name);
-    if (lstat (p, &st) == 0 && S_ISDIR (st.st_mode))
-      rm_rf (p);
-    else
-      unlink (p);
-  }
-  closedir (d);
-  rmdir (dir);
-}
+/* ---- helpers (shared with test_wwids.c: mpstate-testutil.h) ---- */
 
 static int
 count_files (const char *dir)
@@ -171,30 +48,7 @@ count_files (const char *dir)
 static int
 setup (void **state)
 {
-  struct env *e = calloc (1, sizeof *e);
-  const char *tmp = getenv ("TMPDIR");
-
-  if (e == NULL)
-    return -1;
-  snprintf (e->dir, sizeof e->dir, "%s/braid-bindings-XXXXXX",
-            tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp");
-  if (mkdtemp (e->dir) == NULL) {
-    free (e);
-    return -1;
-  }
-  snprintf (e->path, sizeof e->path, "%s/bindings", e->dir);
-  *state = e;
-  return 0;
-}
-
-static int
-teardown (void **state)
-{
-  struct env *e = *state;
-
-  rm_rf (e->dir);
-  free (e);
-  return 0;
+  return env_setup (state, "bindings");
 }
 
 static struct braid_bindings *

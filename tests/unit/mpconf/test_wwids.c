@@ -21,163 +21,19 @@
 #include <cmocka.h>
 
 #include "braid/mpstate.h"
+#include "mpstate-testutil.h"
 
 #define A "360014051f8c5d3c1a3b4e5f6a7b8c9d0"
 #define B "3600a098038303053453f463045727431"
 #define C "36005076801810523100000000000000a"
 #define D "2a1b2c3d4e5f60718"
 
-/* ---- helpers ---- */
-
-struct env {
-  char dir[256];
-  char path[512];
-};
-
-struct logs {
-  int n;
-  char msg[64][512];
-  int level[64];
-};
-
-static void
-log_fn (void *opaque, int level, const char *msg)
-{
-  struct logs *l = opaque;
-
-  if (l->n < 64) {
-    snprintf (l->msg[l->n], sizeof l->msg[0], "%s", msg);
-    l->level[l->n] = level;
-    l->n++;
-  }
-}
-
-static bool
-logged (const struct logs *l, const char *needle)
-{
-  int i;
-
-  for (i = 0; i < l->n; i++)
-    if (strstr (l->msg[i], needle) != NULL)
-      return true;
-  return false;
-}
-
-static char *
-slurp (const char *path, size_t *len)
-{
-  FILE *f = fopen (path, "rb");
-  char *buf;
-  long n;
-
-  if (f == NULL)
-    return NULL;
-  fseek (f, 0, SEEK_END);
-  n = ftell (f);
-  fseek (f, 0, SEEK_SET);
-  buf = malloc ((size_t) n + 1);
-  assert_non_null (buf);
-  assert_int_equal (fread (buf, 1, (size_t) n, f), (size_t) n);
-  buf[n] = '\0';
-  fclose (f);
-  if (len != NULL)
-    *len = (size_t) n;
-  return buf;
-}
-
-static void
-put (const char *path, const char *content, size_t len)
-{
-  FILE *f = fopen (path, "wb");
-
-  assert_non_null (f);
-  assert_int_equal (fwrite (content, 1, len, f), len);
-  assert_int_equal (fclose (f), 0);
-}
-
-static void
-copy_fixture (const char *name, const char *to)
-{
-  char from[512];
-  size_t len;
-  char *buf;
-
-  snprintf (from, sizeof from, "%s/%s", MPSTATE_FIXTURES, name);
-  buf = slurp (from, &len);
-  assert_non_null (buf);
-  put (to, buf, len);
-  free (buf);
-}
-
-static void
-assert_same_as_fixture (const char *path, const char *name)
-{
-  char fx[512];
-  size_t la, lb;
-  char *a, *b;
-
-  snprintf (fx, sizeof fx, "%s/%s", MPSTATE_FIXTURES, name);
-  a = slurp (path, &la);
-  b = slurp (fx, &lb);
-  assert_non_null (a);
-  assert_non_null (b);
-  if (la != lb || memcmp (a, b, la) != 0)
-    fail_msg ("%s differs from %s:\n--- got\n%s--- want\n%s", path, name, a,
-              b);
-  free (a);
-  free (b);
-}
-
-static void
-rm_rf (const char *dir)
-{
-  char p[1024];
-  struct dirent *de;
-  struct stat st;
-  DIR *d = opendir (dir);
-
-  if (d == NULL)
-    return;
-  while ((de = readdir (d)) != NULL) {
-    if (strcmp (de->d_name, ".") == 0 || strcmp (de->d_name, "..") == 0)
-      continue;
-    snprintf (p, sizeof p, "%s/%s", dir, de->d_name);
-    if (lstat (p, &st) == 0 && S_ISDIR (st.st_mode))
-      rm_rf (p);
-    else
-      unlink (p);
-  }
-  closedir (d);
-  rmdir (dir);
-}
+/* ---- helpers (shared with test_bindings.c: mpstate-testutil.h) ---- */
 
 static int
 setup (void **state)
 {
-  struct env *e = calloc (1, sizeof *e);
-  const char *tmp = getenv ("TMPDIR");
-
-  if (e == NULL)
-    return -1;
-  snprintf (e->dir, sizeof e->dir, "%s/braid-wwids-XXXXXX",
-            tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp");
-  if (mkdtemp (e->dir) == NULL) {
-    free (e);
-    return -1;
-  }
-  snprintf (e->path, sizeof e->path, "%s/wwids", e->dir);
-  *state = e;
-  return 0;
-}
-
-static int
-teardown (void **state)
-{
-  struct env *e = *state;
-
-  rm_rf (e->dir);
-  free (e);
-  return 0;
+  return env_setup (state, "wwids");
 }
 
 static struct braid_wwids *
@@ -319,7 +175,7 @@ test_read_long_line (void **state)
   off += 2047;
   off += (size_t) snprintf (buf + off, sizeof buf - off, "/%s/\n/%s/\n", A,
                             C);
-  put (e->path, buf, off);
+  put_bytes (e->path, buf, off);
   w = open_w (e->path, &l);
   assert_int_equal (braid_wwids_check (w, A), 1);
   assert_int_equal (braid_wwids_check (w, C), 1);
@@ -423,7 +279,7 @@ test_add_empty_file (void **state)
   struct braid_wwids *w;
 
   /* An empty file is initialised with the header first. */
-  put (e->path, "", 0);
+  put_bytes (e->path, "", 0);
   w = open_w (e->path, NULL);
   assert_int_equal (braid_wwids_add (w, D), 1);
   assert_same_as_fixture (e->path, "wwids.new.add-expected");
@@ -473,7 +329,7 @@ test_add_hidden_entry (void **state)
   /* multipath-tools does not see an entry after a blank line, so it
    * appends it again; so do we. */
   n = snprintf (content, sizeof content, "%s\n/%s/\n", BRAID_WWIDS_HEADER, A);
-  put (e->path, content, (size_t) n);
+  put_bytes (e->path, content, (size_t) n);
   w = open_w (e->path, NULL);
   assert_int_equal (braid_wwids_check (w, A), 0);
   assert_int_equal (braid_wwids_add (w, A), 1);
