@@ -10,6 +10,9 @@
  *   braid-mpconf-doc > docs/multipath.conf.md       regenerate
  *   braid-mpconf-doc --check docs/multipath.conf.md exit 1 if stale
  *
+ * With --braidconf first it does the same for docs/braid.conf.md, from
+ * braid.conf's keyword table (braid_bconf_docs in braidconf.c).
+ *
  * The unit suite runs the --check form.
  */
 #include <limits.h>
@@ -17,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "braid/braidconf.h"
 #include "mpconf-internal.h"
 
 static const char intro[] =
@@ -349,7 +353,13 @@ generate (void)
 int
 main (int argc, char **argv)
 {
-  char *doc = generate ();
+  bool bconf = argc >= 2 && strcmp (argv[1], "--braidconf") == 0;
+  if (bconf)
+    {
+      argc--;
+      argv++;
+    }
+  char *doc = bconf ? braid_bconf_docs () : generate ();
 
   if (!doc)
     {
@@ -371,14 +381,15 @@ main (int argc, char **argv)
       if (!same)
         {
           fprintf (stderr, "%s is not what the keyword table generates; "
-                   "run braid-mpconf-doc > %s\n", argv[2], argv[2]);
+                   "run braid-mpconf-doc%s > %s\n", argv[2],
+                   bconf ? " --braidconf" : "", argv[2]);
           return 1;
         }
       return 0;
     }
   if (argc != 1)
     {
-      fprintf (stderr, "usage: braid-mpconf-doc [--check FILE]\n");
+      fprintf (stderr, "usage: braid-mpconf-doc [--braidconf] [--check FILE]\n");
       return 2;
     }
   fputs (doc, stdout);
