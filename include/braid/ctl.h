@@ -219,6 +219,9 @@ struct braid_ctl_server_opts {
   braid_log_fn log_fn;
   void *log_opaque;
   int log_level;
+  /* Reply to a refused command (copied, with its newline); NULL:
+   * BRAID_CTL_PERMISSION_DENY, multipathd's text. */
+  const char *deny_text;
 };
 
 void braid_ctl_server_opts_init (struct braid_ctl_server_opts *o);
@@ -245,7 +248,9 @@ int braid_ctl_server_set_handler (struct braid_ctl_server *srv,
                                   void *opaque);
 
 /* braid's own verbs, outside multipathd's keyword table ("login",
- * "logout", ...): a request whose first word is exactly 'verb' (copied)
+ * "logout", "add bond" ...): a request whose first words are exactly
+ * those of 'verb' (copied; words separated by single spaces; the verb
+ * with the most matching words wins)
  * goes to 'fn' with a command whose fingerprint is 0 and whose words are
  * the request's words (code 0, 'param' the word, quotes removed as by the
  * multipathd tokenizer).  Returns 0, -EINVAL or -ENOMEM. */

@@ -134,10 +134,27 @@ int braid_mp_add_node (struct braid_mp *mp,
                        braid_mp_cb cb, void *opaque);
 
 /* Log out of a node: its paths are drained first (new I/O goes to other
- * paths, in-flight I/O finishes), then the session logs out.  Returns 0 or
- * -ENOENT. */
+ * paths at once, the session logs out when the commands already sent
+ * have completed, or after 30 s), then the session logs out.  Returns 0
+ * or -ENOENT.  Without an iface: the first node of (portal, target),
+ * bound or not; braid_mp_remove_node_iface() names the binding ("" or
+ * NULL: the unbound node). */
 int braid_mp_remove_node (struct braid_mp *mp, const char *portal,
                           const char *target);
+int braid_mp_remove_node_iface (struct braid_mp *mp, const char *portal,
+                                const char *target, const char *iface);
+
+/* Nodes are (portal, target, iface): the same portal may be logged in to
+ * once unbound and once per device.  Status of one: -ENOENT unknown, 0
+ * logging in, down or still probing its LUNs, 1 up with its paths in
+ * their maps. */
+int braid_mp_node_status (struct braid_mp *mp, const char *portal,
+                          const char *target, const char *iface);
+
+/* NOP-Out timers of the sessions logged in from now on (see
+ * braid_mp_opts; sessions already up keep theirs). */
+void braid_mp_set_nop (struct braid_mp *mp, uint32_t interval_ms,
+                       uint32_t timeout_ms);
 
 /***** Maps and I/O *****/
 
@@ -205,6 +222,7 @@ struct braid_mp_path_info {
   char hcil[32];                    /* H:C:T:L, H = session number */
   char portal[300];
   char target[224];
+  char iface[16];                   /* device its session is bound to, or "" */
   int lun;
   char map[128];                    /* alias of its map, "" for an orphan */
   char wwid[128];

@@ -101,6 +101,7 @@ struct braid_ctl_server {
   unsigned max_clients;
   braid_ctl_allow_fn allow;
   void *allow_opaque;
+  char *deny_text;
   struct braid_logger log;
 
   struct handler_ent *handlers;
@@ -259,21 +260,47 @@ is_blank (char ch)
   return ch == ' ' || (ch >= '\t' && ch <= '\r');
 }
 
-/* The registered braid verb 'cmd' starts with, if any. */
+/* Does 'cmd' start with the words of 'verb' (single blanks between
+ * them)?  Returns the number of words matched, 0 if it does not. */
+static size_t
+verb_words (const char *verb, const char *cmd)
+{
+  size_t words = 0;
+
+  for (;;) {
+    size_t n = strcspn (verb, " "), m;
+
+    while (is_blank (*cmd))
+      cmd++;
+    for (m = 0; cmd[m] != '\0' && !is_blank (cmd[m]) && cmd[m] != '"'; m++)
+      ;
+    if (n != m || memcmp (verb, cmd, n) != 0)
+      return 0;
+    words++;
+    verb += n;
+    cmd += m;
+    if (*verb == '\0')
+      return words;
+    verb++;
+  }
+}
+
+/* The registered braid verb 'cmd' starts with, if any (the one with the
+ * most words when several match). */
 static const struct verb_ent *
 find_verb (const struct braid_ctl_server *srv, const char *cmd)
 {
-  size_t i, n;
+  const struct verb_ent *best = NULL;
+  size_t i, bestn = 0;
 
-  while (is_blank (*cmd))
-    cmd++;
-  for (n = 0; cmd[n] != '\0' && !is_blank (cmd[n]) && cmd[n] != '"'; n++)
-    ;
-  for (i = 0; i < srv->nverbs; i++)
-    if (strlen (srv->verbs[i].verb) == n
-        && memcmp (srv->verbs[i].verb, cmd, n) == 0)
-      return &srv->verbs[i];
-  return NULL;
+  for (i = 0; i < srv->nverbs; i++) {
+    size_t n = verb_words (srv->verbs[i].verb, cmd);
+    if (n > bestn) {
+      best = &srv->verbs[i];
+      bestn = n;
+    }
+  }
+  return best;
 }
 
 /* Split a braid verb command into words: blanks separate, a double-quoted
@@ -379,7 +406,8 @@ dispatch (struct conn *c, const char *text)
     BRAID_LOG (&srv->log, BRAID_LOG_NOTICE,
                "uid %u pid %ld: command refused (not root)",
                (unsigned) c->uid, (long) c->pid);
-    return conn_reply_text (c, BRAID_CTL_PERMISSION_DENY);
+    return conn_reply_text (c, srv->deny_text != NULL ? srv->deny_text
+                                               : BRAID_CTL_PERMISSION_DENY);
   }
 
   if (prc == -ENOMEM && verb != NULL) {
@@ -775,6 +803,10 @@ braid_ctl_server_new (struct braid_loop *loop,
   srv->max_clients = d.max_clients ? d.max_clients : DEFAULT_MAX_CLIENTS;
   srv->allow = d.allow;
   srv->allow_opaque = d.allow_opaque;
+  if (d.deny_text != NULL && (srv->deny_text = strdup (d.deny_text)) == NULL) {
+    free (srv);
+    return NULL;
+  }
   srv->abstract = d.path[0] == '@';
   srv->path = strdup (d.path);
   srv->version = strdup (d.version != NULL ? d.version : "braid\n");
@@ -825,6 +857,7 @@ braid_ctl_server_free (struct braid_ctl_server *srv)
   free (srv->handlers);
   free (srv->path);
   free (srv->version);
+  free (srv->deny_text);
   free (srv);
 }
 
@@ -872,10 +905,13 @@ braid_ctl_server_set_verb (struct braid_ctl_server *srv, const char *verb,
   size_t i;
   char *copy;
 
-  if (srv == NULL || verb == NULL || verb[0] == '\0')
+  if (srv == NULL || verb == NULL || verb[0] == '\0' || verb[0] == ' ')
     return -EINVAL;
+  /* words separated by single spaces ("add bond") */
   for (i = 0; verb[i] != '\0'; i++)
-    if (is_blank (verb[i]) || verb[i] == '"')
+    if ((is_blank (verb[i]) && (verb[i] != ' ' || verb[i + 1] == ' '
+                                || verb[i + 1] == '\0'))
+        || verb[i] == '"')
       return -EINVAL;
   for (i = 0; i < srv->nverbs; i++)
     if (strcmp (srv->verbs[i].verb, verb) == 0) {

@@ -57,6 +57,8 @@ braid_mp_set_event_fn (struct braid_mp *mp, braid_mp_event_fn fn, void *opaque)
   mp->ev_opaque = opaque;
 }
 
+static void drain_tick (struct braid_mp *mp, uint64_t now);
+
 static void
 on_tick (struct braid_loop *loop, struct braid_timer *t, void *opaque)
 {
@@ -64,6 +66,7 @@ on_tick (struct braid_loop *loop, struct braid_timer *t, void *opaque)
   uint64_t now = braid_now_ns ();
   (void) loop;
 
+  drain_tick (mp, now);
   for (size_t i = 0; i < mp->npaths; i++) {
     struct braid_mp_path *p = mp->paths[i];
     if (p->probe == PR_DONE && mp_chk_tick (&p->timer))
@@ -131,13 +134,42 @@ braid_mp_set_config (struct braid_mp *mp, struct braid_mpconf *conf)
   return 0;
 }
 
+/* The node of (portal, target) bound to 'iface' ("" = unbound); iface
+ * NULL: the first node of (portal, target) whatever its binding. */
 static struct mp_node *
-node_find (struct braid_mp *mp, const char *portal, const char *target)
+node_find (struct braid_mp *mp, const char *portal, const char *target,
+           const char *iface)
 {
   for (struct mp_node *n = mp->nodes; n; n = n->next)
-    if (strcmp (n->portal, portal) == 0 && strcmp (n->target, target) == 0)
+    if (strcmp (n->portal, portal) == 0 && strcmp (n->target, target) == 0
+        && (!iface || strcmp (n->iface, iface) == 0))
       return n;
   return NULL;
+}
+
+void
+braid_mp_set_nop (struct braid_mp *mp, uint32_t interval_ms, uint32_t timeout_ms)
+{
+  mp->opts.nop_interval_ms = interval_ms;
+  mp->opts.nop_timeout_ms = timeout_ms;
+}
+
+int
+braid_mp_node_status (struct braid_mp *mp, const char *portal,
+                      const char *target, const char *iface)
+{
+  struct mp_node *n = node_find (mp, portal, target, iface ? iface : "");
+  if (!n)
+    return -ENOENT;
+  if (n->state != NODE_UP)
+    return 0;
+  /* Up, and its disk LUNs are probed and in maps (or refused by them). */
+  if (n->first_cb || n->luns_probing)
+    return 0;
+  for (size_t i = 0; i < mp->npaths; i++)
+    if (mp->paths[i]->node == n && mp->paths[i]->probe < PR_DONE)
+      return 0;
+  return 1;
 }
 
 static void
@@ -215,8 +247,13 @@ braid_mp_add_node (struct braid_mp *mp, const struct braid_mp_node_spec *spec,
     mp_set_error (mp, "a node needs a portal and a target");
     return -EINVAL;
   }
-  if (node_find (mp, spec->portal, spec->target)) {
-    mp_set_error (mp, "already logged in to %s through %s", spec->target, spec->portal);
+  if (spec->iface && strlen (spec->iface) >= sizeof ((struct mp_node *) 0)->iface) {
+    mp_set_error (mp, "interface name %s is too long", spec->iface);
+    return -EINVAL;
+  }
+  if (node_find (mp, spec->portal, spec->target, spec->iface ? spec->iface : "")) {
+    mp_set_error (mp, "already logged in to %s through %s%s%s", spec->target,
+                  spec->portal, spec->iface ? " via " : "", spec->iface ? spec->iface : "");
     return -EEXIST;
   }
   struct mp_node *n = calloc (1, sizeof *n);
@@ -226,6 +263,7 @@ braid_mp_add_node (struct braid_mp *mp, const struct braid_mp_node_spec *spec,
   snprintf (n->portal, sizeof n->portal, "%s", spec->portal);
   snprintf (n->target, sizeof n->target, "%s", spec->target);
   snprintf (n->tag, sizeof n->tag, "%s", spec->tag ? spec->tag : "");
+  snprintf (n->iface, sizeof n->iface, "%s", spec->iface ? spec->iface : "");
   n->enroll = spec->enroll;
   n->host = mp->next_host++;
   n->state = NODE_LOGIN;
@@ -356,15 +394,45 @@ node_logged_out (struct braid_iscsi *s, int status, void *data, void *opaque)
   braid_loop_defer (n->mp->loop, node_free_deferred, n);
 }
 
-int
-braid_mp_remove_node (struct braid_mp *mp, const char *portal, const char *target)
+/* Log a drained node out (or free it when it cannot log out cleanly). */
+static void
+node_logout (struct braid_mp *mp, struct mp_node *n)
 {
-  struct mp_node *n = node_find (mp, portal, target);
-  if (!n) {
-    mp_set_error (mp, "no session to %s through %s", target, portal);
-    return -ENOENT;
+  if (braid_iscsi_is_logged_in (n->sess)
+      && braid_iscsi_queue_length (n->sess) == 0
+      && braid_iscsi_logout_async (n->sess, node_logged_out, n) == 0)
+    return;
+  node_free (mp, n);
+}
+
+/* Nodes being removed wait here until the I/O they carried has finished
+ * (a few seconds at most), so taking a path away never turns into an
+ * abortive close with writes of unknown fate. */
+static void
+drain_tick (struct braid_mp *mp, uint64_t now)
+{
+  for (struct mp_node **pp = &mp->draining; *pp; ) {
+    struct mp_node *n = *pp;
+    int busy = braid_iscsi_is_logged_in (n->sess) && braid_iscsi_queue_length (n->sess) > 0;
+    if (busy && now < n->drain_deadline) {
+      pp = &n->next;
+      continue;
+    }
+    *pp = n->next;
+    n->next = NULL;
+    if (busy)
+      BRAID_LOG (&mp->log, BRAID_LOG_WARNING, "%s %s: still %u command(s) in flight "
+                 "after the drain time, closing", n->portal, n->target,
+                 braid_iscsi_queue_length (n->sess));
+    node_logout (mp, n);
   }
-  /* Take the paths out of their maps (I/O goes elsewhere), then log out. */
+}
+
+static int
+remove_node (struct braid_mp *mp, struct mp_node *n)
+{
+  /* Take the paths out of their maps (no new I/O is sent there), then
+   * log out once what was already sent has come back. */
   for (size_t i = 0; i < mp->npaths; i++) {
     struct braid_mp_path *p = mp->paths[i];
     if (p->node == n && p->map)
@@ -379,12 +447,41 @@ braid_mp_remove_node (struct braid_mp *mp, const char *portal, const char *targe
   if (*pp)
     *pp = n->next;
   n->next = NULL;
-  if (braid_iscsi_is_logged_in (n->sess)
-      && braid_iscsi_queue_length (n->sess) == 0
-      && braid_iscsi_logout_async (n->sess, node_logged_out, n) == 0)
+  if (braid_iscsi_is_logged_in (n->sess) && braid_iscsi_queue_length (n->sess) > 0) {
+    BRAID_LOG (&mp->log, BRAID_LOG_NOTICE, "%s %s%s%s: waiting for %u command(s) "
+               "in flight before logging out", n->portal, n->target,
+               n->iface[0] ? " via " : "", n->iface, braid_iscsi_queue_length (n->sess));
+    n->drain_deadline = braid_now_ns () + 30ull * 1000000000ull;
+    n->next = mp->draining;
+    mp->draining = n;
     return 0;
-  node_free (mp, n);
+  }
+  node_logout (mp, n);
   return 0;
+}
+
+int
+braid_mp_remove_node (struct braid_mp *mp, const char *portal, const char *target)
+{
+  struct mp_node *n = node_find (mp, portal, target, NULL);
+  if (!n) {
+    mp_set_error (mp, "no session to %s through %s", target, portal);
+    return -ENOENT;
+  }
+  return remove_node (mp, n);
+}
+
+int
+braid_mp_remove_node_iface (struct braid_mp *mp, const char *portal,
+                            const char *target, const char *iface)
+{
+  struct mp_node *n = node_find (mp, portal, target, iface ? iface : "");
+  if (!n) {
+    mp_set_error (mp, "no session to %s through %s%s%s", target, portal,
+                  iface && *iface ? " via " : "", iface ? iface : "");
+    return -ENOENT;
+  }
+  return remove_node (mp, n);
 }
 
 void
@@ -394,6 +491,11 @@ braid_mp_free (struct braid_mp *mp)
     return;
   while (mp->nodes)
     node_free (mp, mp->nodes);
+  while (mp->draining) {
+    struct mp_node *n = mp->draining;
+    mp->draining = n->next;
+    node_free (mp, n);
+  }
   while (mp->nmaps)
     map_free (mp->maps[mp->nmaps - 1]);
   free (mp->maps);

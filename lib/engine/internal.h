@@ -45,11 +45,13 @@ struct mp_node {
   char portal[300];
   char target[224];
   char tag[64];
+  char iface[16];                   /* bound device, "" for none */
   int enroll;
   struct braid_iscsi *sess;
   int host;                         /* H of H:C:T:L */
   enum node_state state;
   int draining;
+  uint64_t drain_deadline;          /* give up waiting for in-flight I/O */
   braid_mp_cb first_cb;
   void *first_opaque;
   int luns_probing;                 /* REPORT LUNS in flight */
@@ -153,6 +155,7 @@ struct braid_mp {
   braid_mp_event_fn ev_fn;
   void *ev_opaque;
   struct mp_node *nodes;
+  struct mp_node *draining;         /* removed, waiting for in-flight I/O */
   int next_host;
   struct braid_mp_map **maps;
   size_t nmaps;

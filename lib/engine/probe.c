@@ -58,7 +58,10 @@ path_new (struct mp_node *n, int lun)
   p->chk = MP_STATE_UNCHECKED;
   p->map_state = MP_MAP_UNDEF;
   /* The by-path name udev would give the same disk. */
-  snprintf (p->name, sizeof p->name, "ip-%s-iscsi-%s-lun-%d", n->portal, n->target, lun);
+  /* A session bound to a device is named after it too: the same portal
+   * may be reached through several devices (iSCSI bonds). */
+  snprintf (p->name, sizeof p->name, "ip-%s-iscsi-%s-lun-%d%s%s", n->portal, n->target,
+            lun, n->iface[0] ? "-iface-" : "", n->iface);
   snprintf (p->hcil, sizeof p->hcil, "%d:0:0:%d", n->host, lun);
   return p;
 }

@@ -19,6 +19,7 @@ fill_path (const struct braid_mp_path *p, struct braid_mp_path_info *o)
   if (p->node) {
     snprintf (o->portal, sizeof o->portal, "%s", p->node->portal);
     snprintf (o->target, sizeof o->target, "%s", p->node->target);
+    snprintf (o->iface, sizeof o->iface, "%s", p->node->iface);
     o->running = p->node->state == NODE_UP;
   }
   o->lun = p->lun;

@@ -996,8 +996,22 @@ test_verbs (void **state)
   help = help_text ("loginx", -ESRCH);
   expect_call (e, "loginx", help);
   free (help);
-  assert_int_equal (braid_ctl_server_set_verb (e->srv, "bad verb", h_login,
+  /* Words are separated by single spaces; nothing else is a verb. */
+  assert_int_equal (braid_ctl_server_set_verb (e->srv, "bad  verb", h_login,
                                                e), -EINVAL);
+  assert_int_equal (braid_ctl_server_set_verb (e->srv, "bad\tverb", h_login,
+                                               e), -EINVAL);
+  assert_int_equal (braid_ctl_server_set_verb (e->srv, "bad ", h_login,
+                                               e), -EINVAL);
+  assert_int_equal (braid_ctl_server_set_verb (e->srv, "bad\"", h_login,
+                                               e), -EINVAL);
+  /* A two-word verb takes its requests, the one-word verb the rest. */
+  assert_int_equal (braid_ctl_server_set_verb (e->srv, "login bond", h_login,
+                                               e), 0);
+  expect_call (e, "login  bond x", "logged in\n");
+  assert_string_equal (e->words, "[login][bond][x]");
+  assert_int_equal (braid_ctl_server_set_verb (e->srv, "login bond", NULL,
+                                               NULL), 0);
   assert_int_equal (braid_ctl_server_set_verb (e->srv, "login", NULL, NULL),
                     0);
   help = help_text ("login", -ESRCH);
