@@ -4,22 +4,45 @@
  * export per map, the control socket and the paths of the files braidd
  * reads and writes.  main.c owns it; export.c keeps NBD exports in step
  * with the engine's maps; nodes.c remembers the nodes logged in to
- * (state dir) so they come back after a restart.
+ * (state dir) so they come back after a restart; storage.c holds the
+ * sessions braid.conf and the iSCSI bonds (bonds.c) ask for; discover.c
+ * runs SendTargets on the loop.
  */
 #ifndef BRAIDD_H
 #define BRAIDD_H
+
+#include <json-c/json.h>
 
 #include "braid/loop.h"
 #include "braid/mpath.h"
 #include "braid/mpconf.h"
 #include "braid/nbd.h"
 
+struct braid_bconf;
+struct braid_strbuf;
+struct braid_cli_cmd;
+struct braid_discovery;
+struct braid_discovery_portal;
+struct managed;
+struct bond;
+struct san_result;
+
 struct daemon {
   struct braid_loop *loop;
   struct braid_mp *mp;
   struct braid_nbd_server *nbd;
   const char *config, *config_dir, *wwids, *bindings, *state_dir, *run_dir;
-  char nbd_path[4096], ctl_path[4096], nodes_path[4096];
+  const char *braid_config;         /* braid.conf */
+  char nbd_path[4096], ctl_path[4096], nodes_path[4096], bonds_path[4096];
+  struct braid_bconf *bconf;        /* the running braid.conf (never NULL once started) */
+  unsigned bconf_gen;               /* bumped on every install */
+  struct managed *managed;          /* sessions braid.conf and bonds want (storage.c) */
+  struct san_result **san;          /* per storage section: SAN host answers */
+  size_t nsan;
+  struct bond *bonds;               /* bonds.c */
+  char host_state[1024];            /* last logged reason, "" operational */
+  struct braid_timer *tick;         /* reconciliation, every second */
+  int kicked;
   const char *nbd_tcp;              /* "host:port" or NULL */
   int verbose;
   int foreground;
@@ -43,7 +66,59 @@ void export_uri (struct daemon *d, const struct braid_mp_map *m, char *buf,
 int control_start (struct daemon *d);
 void control_stop (struct daemon *d);
 
+/* main.c */
+void daemon_kick (struct daemon *d);   /* reconcile soon (from callbacks) */
+
+/* discover.c: SendTargets through 'portal'; 'cb' gets the answer (owned by
+ * the caller of cb, freed after it returns) or NULL and a reason. */
+typedef void (*discover_cb) (void *opaque, const char *portal,
+                             struct braid_discovery *dv, const char *err);
+int discover_start (struct daemon *d, const char *portal, const char *iface,
+                    discover_cb cb, void *opaque);
+/* The first of 'hosts' that answers (each failure logged, naming 'what'),
+ * or cb (NULL portal, NULL, reason) when none does. */
+int discover_first (struct daemon *d, const char *what, char (*hosts)[300],
+                    size_t n, discover_cb cb, void *opaque);
+void discover_portal_string (const struct braid_discovery_portal *dp, char *buf,
+                             size_t len);
+
+/* storage.c */
+struct want {
+  char portal[300], target[224], iface[16], tag[64];
+};
+struct wants {
+  struct want *v;
+  size_t n;
+};
+enum { SESS_NONE, SESS_PENDING, SESS_UP, SESS_DOWN, SESS_FAILED };
+void wants_add (struct wants *w, const char *portal, const char *target,
+                const char *iface, const char *tag);
+int iface_present (const char *dev);
+void managed_reconcile (struct daemon *d);
+int managed_session_state (struct daemon *d, const char *portal,
+                           const char *target, const char *iface);
+const char *sess_state_name (int st);
+void managed_free_all (struct daemon *d);
+void san_clear (struct daemon *d);
+void bconf_install (struct daemon *d, struct braid_bconf *c);  /* takes c */
+void bconf_apply_sockets (struct daemon *d);
+
+/* bonds.c */
+int bonds_load (struct daemon *d);
+void bonds_wants (struct daemon *d, struct wants *w);
+void bonds_status_line (struct daemon *d, struct braid_strbuf *r);
+void bonds_update_state (struct daemon *d);
+void bonds_config_changed (struct daemon *d);
+void bonds_free_all (struct daemon *d);
+int bonds_verb (struct daemon *d, const struct braid_cli_cmd *c,
+                struct braid_strbuf *r);
+void bonds_show (struct daemon *d, struct braid_strbuf *r);
+
 /* nodes.c */
+/* Write 'root' to 'path' atomically (temporary file, fsync, rename, fsync
+ * of the state dir) and drop the reference to it.  Returns 0 or -errno
+ * (logged). */
+int state_write_json (struct daemon *d, const char *path, json_object *root);
 struct daemon_node {
   struct daemon_node *next;
   char portal[300];

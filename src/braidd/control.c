@@ -4,7 +4,9 @@
  * this file maps each command to the engine: "show ..." formats a fresh
  * snapshot, "fail path X", "switch map X group N", "reconfigure" and the
  * rest act on live objects.  braid's own verbs (login, logout) manage
- * nodes; their replies wait until the login has finished.
+ * nodes; their replies wait until the login has finished.  The bond verbs
+ * live in bonds.c.  Peers in braid.conf's admin_group may run the bond
+ * verbs and the show commands; everything else is root's.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -12,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "braid/braidconf.h"
 #include "braid/ctl.h"
 #include "braidd.h"
 
@@ -153,7 +156,19 @@ h_status (void *o, const struct braid_cli_cmd *c, struct braid_strbuf *r)
     return -ENOMEM;
   int ret = braid_ctl_fmt_status (r, s, false);
   braid_mp_snapshot_free (s);
+  bonds_status_line (d, r);
   return ret;
+}
+
+/* Append a malloc'd text (NULL: out of memory) and free it. */
+static int
+reply_text (struct braid_strbuf *r, char *text)
+{
+  if (!text)
+    return -ENOMEM;
+  braid_strbuf_puts (r, text);
+  free (text);
+  return 0;
 }
 
 static int
@@ -162,12 +177,7 @@ h_config (void *o, const struct braid_cli_cmd *c, struct braid_strbuf *r)
   struct daemon *d = o;
   (void) c;
   const struct braid_mpconf *conf = braid_mp_get_config (d->mp);
-  char *text = conf ? braid_mpconf_dump_string (conf) : NULL;
-  if (!text)
-    return -ENOMEM;
-  braid_strbuf_puts (r, text);
-  free (text);
-  return 0;
+  return reply_text (r, conf ? braid_mpconf_dump_string (conf) : NULL);
 }
 
 static int
@@ -309,7 +319,7 @@ static int
 h_reconfigure (void *o, const struct braid_cli_cmd *c, struct braid_strbuf *r)
 {
   struct daemon *d = o;
-  char err[600];
+  char err[1200];
   (void) c;
   int rc = daemon_reconfigure (d, err, sizeof err);
   if (rc < 0)
@@ -445,18 +455,13 @@ h_logout (void *o, const struct braid_cli_cmd *c, struct braid_strbuf *r)
   return 0;
 }
 
-/* discover portal P [portal P...] [iface I]: SendTargets through each
- * portal, answered in iscsiadm's format once every portal has answered. */
+/* discover [portal P...] [iface I]: SendTargets through each portal,
+ * answered in iscsiadm's format once every portal has answered.  Without
+ * a portal: the san_hosts of braid.conf, the first that answers. */
 struct disc_req {
   struct daemon *d;
   struct braid_ctl_deferred *reply;
   int pending, failed;
-};
-
-struct disc_one {
-  struct disc_req *req;
-  struct braid_iscsi *s;
-  char portal[300];
 };
 
 static void
@@ -469,64 +474,27 @@ disc_finish (struct disc_req *dr)
 }
 
 static void
-disc_free_deferred (struct braid_loop *loop, void *opaque)
+disc_answer (void *opaque, const char *portal, struct braid_discovery *dv,
+             const char *err)
 {
-  struct disc_one *o = opaque;
-  (void) loop;
-  braid_iscsi_detach (o->s);
-  braid_iscsi_free (o->s);
-  disc_finish (o->req);
-  free (o);
-}
-
-static void
-disc_fail (struct disc_one *o, const char *why)
-{
-  o->req->failed++;
-  braid_strbuf_printf (braid_ctl_deferred_reply (o->req->reply),
-                       "discovery through %s failed: %s\n", o->portal, why);
-  braid_loop_defer (o->req->d->loop, disc_free_deferred, o);
-}
-
-static void
-disc_loggedout (struct braid_iscsi *s, int status, void *data, void *opaque)
-{
-  (void) s;
-  (void) status;
-  (void) data;
-  struct disc_one *o = opaque;
-  braid_loop_defer (o->req->d->loop, disc_free_deferred, o);
-}
-
-static void
-disc_answer (struct braid_iscsi *s, int status, void *data, void *opaque)
-{
-  struct disc_one *o = opaque;
-  struct braid_discovery *dv = data;
-  if (status != BRAID_STATUS_GOOD || !dv) {
-    disc_fail (o, braid_iscsi_get_error (s));
-    return;
+  struct disc_req *dr = opaque;
+  struct braid_strbuf *r = braid_ctl_deferred_reply (dr->reply);
+  if (!dv) {
+    dr->failed++;
+    if (portal)
+      braid_strbuf_printf (r, "discovery through %s failed: %s\n", portal, err);
+    else
+      braid_strbuf_printf (r, "discovery failed: %s\n", err);
   }
-  struct braid_strbuf *r = braid_ctl_deferred_reply (o->req->reply);
-  for (size_t t = 0; t < dv->ntargets; t++)
+  for (size_t t = 0; dv && t < dv->ntargets; t++)
     for (size_t p = 0; p < dv->targets[t].nportals; p++) {
       const struct braid_discovery_portal *dp = &dv->targets[t].portals[p];
-      braid_strbuf_printf (r, strchr (dp->host, ':') ? "[%s]:%u,%d %s\n" : "%s:%u,%d %s\n",
-                           dp->host, dp->port, dp->tpgt < 0 ? 1 : dp->tpgt,
+      char ps[300];
+      discover_portal_string (dp, ps, sizeof ps);
+      braid_strbuf_printf (r, "%s,%d %s\n", ps, dp->tpgt < 0 ? 1 : dp->tpgt,
                            dv->targets[t].name);
     }
-  braid_discovery_free (dv);
-  if (braid_iscsi_logout_async (s, disc_loggedout, o) < 0)
-    braid_loop_defer (o->req->d->loop, disc_free_deferred, o);
-}
-
-static void
-disc_connected (struct braid_iscsi *s, int status, void *data, void *opaque)
-{
-  (void) data;
-  struct disc_one *o = opaque;
-  if (status != BRAID_STATUS_GOOD || braid_iscsi_discovery_async (s, disc_answer, o) < 0)
-    disc_fail (o, braid_iscsi_get_error (s));
+  disc_finish (dr);
 }
 
 static int
@@ -542,42 +510,109 @@ h_discover (void *o, const struct braid_cli_cmd *c, struct braid_strbuf *r)
     else if (w && !strcmp (w, "iface"))
       iface = v;
   }
-  if (!np) {
-    braid_strbuf_puts (r, "discover: needs portal P\n");
+  char (*hosts)[300] = NULL;
+  size_t nh = 0;
+  for (size_t i = 0; !np && d->bconf && i < d->bconf->nstorage; i++)
+    for (size_t k = 0; k < d->bconf->storage[i].nsan_hosts; k++) {
+      char (*nv)[300] = realloc (hosts, (nh + 1) * sizeof *nv);
+      if (!nv)
+        break;
+      hosts = nv;
+      memcpy (hosts[nh++], d->bconf->storage[i].san_hosts[k], sizeof *nv);
+    }
+  if (!np && !nh) {
+    braid_strbuf_puts (r, "discover: needs portal P (or san_hosts in braid.conf)\n");
     return 1;
   }
   struct disc_req *dr = calloc (1, sizeof *dr);
-  if (!dr)
+  if (!dr) {
+    free (hosts);
     return -ENOMEM;
+  }
   dr->d = d;
   dr->pending = 1;
   dr->reply = braid_ctl_reply_later (d->ctl);
-  for (int i = 0; i < np; i++) {
-    struct disc_one *one = calloc (1, sizeof *one);
-    struct braid_iscsi_opts io;
-    braid_iscsi_opts_init (&io);
-    io.reconnect = 0;
-    io.connect_timeout_ms = 10000;
-    if (iface)
-      snprintf (io.bind_iface, sizeof io.bind_iface, "%s", iface);
-    const char *ini = getenv ("BRAID_INITIATOR_NAME");
-    if (!one || !(one->s = braid_iscsi_new (ini ? ini : "iqn.2026-11.dev.braid:initiator"))) {
-      free (one);
-      dr->failed++;
-      continue;
-    }
-    one->req = dr;
-    snprintf (one->portal, sizeof one->portal, "%s", portals[i]);
+  if (!np) {
     dr->pending++;
-    if (braid_iscsi_set_opts (one->s, &io) < 0
-        || braid_iscsi_set_portal (one->s, portals[i]) < 0
-        || braid_iscsi_set_session_type (one->s, BRAID_ISCSI_SESSION_DISCOVERY) < 0
-        || braid_iscsi_attach (one->s, d->loop) < 0
-        || braid_iscsi_connect_async (one->s, disc_connected, one) < 0)
-      disc_fail (one, braid_iscsi_get_error (one->s));
+    if (discover_first (d, "discover", hosts, nh, disc_answer, dr) < 0)
+      disc_answer (dr, NULL, NULL, "out of memory");
   }
+  for (int i = 0; i < np; i++) {
+    dr->pending++;
+    if (discover_start (d, portals[i], iface, disc_answer, dr) < 0)
+      disc_answer (dr, portals[i], NULL, "out of memory");
+  }
+  free (hosts);
   disc_finish (dr);
   return 0;
+}
+
+/***** braid.conf and bonds *****/
+
+static int
+h_show_braidconf (void *o, const struct braid_cli_cmd *c, struct braid_strbuf *r)
+{
+  struct daemon *d = o;
+  (void) c;
+  return reply_text (r, braid_bconf_dump (d->bconf));
+}
+
+static int
+h_show_bonds (void *o, const struct braid_cli_cmd *c, struct braid_strbuf *r)
+{
+  (void) c;
+  bonds_show (o, r);
+  return 0;
+}
+
+static int
+h_bond (void *o, const struct braid_cli_cmd *c, struct braid_strbuf *r)
+{
+  return bonds_verb (o, c, r);
+}
+
+/* Is the peer in 'gid', as its primary group or a supplementary one? */
+static int
+peer_in_group (pid_t pid, gid_t primary, gid_t gid)
+{
+  char path[64], line[4096];
+  if (primary == gid)
+    return 1;
+  snprintf (path, sizeof path, "/proc/%ld/status", (long) pid);
+  FILE *f = fopen (path, "re");
+  int in = 0;
+  while (f && !in && fgets (line, sizeof line, f)) {
+    if (strncmp (line, "Groups:", 7))
+      continue;
+    for (char *p = line + 7, *end; *p; p = end) {
+      unsigned long g = strtoul (p, &end, 10);
+      if (end == p)
+        break;
+      in |= g == gid;
+    }
+    break;
+  }
+  if (f)
+    fclose (f);
+  return in;
+}
+
+/* admin_group members: the bond verbs and every show command. */
+static int
+allow_admin (void *opaque, uid_t uid, gid_t gid, pid_t pid,
+             const struct braid_cli_cmd *cmd)
+{
+  struct daemon *d = opaque;
+  (void) uid;
+  if (!cmd || !d->bconf || d->bconf->admin_group < 0
+      || !peer_in_group (pid, gid, (gid_t) d->bconf->admin_group))
+    return 0;
+  if (cmd->fingerprint)
+    return cmd->nwords && cmd->words[0].code == BRAID_CLI_VRB_LIST;
+  const char *w0 = cmd->nwords ? cmd->words[0].param : "";
+  const char *w1 = cmd->nwords > 1 ? cmd->words[1].param : "";
+  return !strcmp (w0, "show")
+         || ((!strcmp (w0, "add") || !strcmp (w0, "del")) && !strcmp (w1, "bond"));
 }
 
 static void
@@ -596,6 +631,10 @@ control_start (struct daemon *d)
   o.log_fn = ctl_log;
   o.log_opaque = d;
   o.log_level = BRAID_LOG_WARNING;
+  o.allow = allow_admin;
+  o.allow_opaque = d;
+  o.deny_text = "permission denied: need to be root (members of braid.conf's admin_group "
+                "may run the bond verbs and show commands only)\n";
   struct braid_ctl_server *srv = braid_ctl_server_new (d->loop, &o);
   if (!srv)
     return -errno;
@@ -646,6 +685,10 @@ control_start (struct daemon *d)
   braid_ctl_server_set_verb (srv, "login", h_login, d);
   braid_ctl_server_set_verb (srv, "logout", h_logout, d);
   braid_ctl_server_set_verb (srv, "discover", h_discover, d);
+  braid_ctl_server_set_verb (srv, "add bond", h_bond, d);
+  braid_ctl_server_set_verb (srv, "del bond", h_bond, d);
+  braid_ctl_server_set_verb (srv, "show bonds", h_show_bonds, d);
+  braid_ctl_server_set_verb (srv, "show braidconf", h_show_braidconf, d);
   return 0;
 }
 

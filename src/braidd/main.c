@@ -1,10 +1,12 @@
 /* main.c: braidd, the braid daemon.
  *
- * Reads multipath.conf (and conf.d), logs in to the nodes remembered in
- * the state dir (and those given with --login), builds maps from their
- * paths, exports every map over NBD on <run-dir>/nbd.sock, and answers
- * multipathd-style commands on <run-dir>/braidd.sock.  SIGHUP rereads the
- * configuration (a bad one is reported and the running one kept);
+ * Reads multipath.conf (and conf.d) and braid.conf, logs in to the nodes
+ * remembered in the state dir (and those given with --login), to the
+ * storage of braid.conf and the connections of the iSCSI bonds, builds
+ * maps from their paths, exports every map over NBD on
+ * <run-dir>/nbd.sock, and answers multipathd-style commands on
+ * <run-dir>/braidd.sock.  SIGHUP rereads both configuration files (when
+ * either is bad, the error is reported and both running ones are kept);
  * SIGTERM/SIGINT stop it.
  */
 #include <errno.h>
@@ -19,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "braid/braidconf.h"
 #include "braidd.h"
 
 static int log_level = BRAID_LOG_NOTICE;
@@ -59,7 +62,9 @@ mpconf_log (void *opaque, int level, const char *msg)
   log_line (opaque, level, msg);
 }
 
-/* Load the configuration files; on error keep what runs and say why. */
+/* Load the configuration files; on error keep what runs and say why.
+ * Both files are read before either is applied, so a bad one of the two
+ * changes nothing. */
 int
 daemon_reconfigure (struct daemon *d, char *err, size_t errlen)
 {
@@ -69,24 +74,56 @@ daemon_reconfigure (struct daemon *d, char *err, size_t errlen)
   };
   struct braid_mpconf *conf = NULL;
   struct braid_mpconf_diags *diags = NULL;
-  int r = braid_mpconf_load (&a, &conf, &diags);
+  struct braid_bconf *bconf = NULL;
+  char berr[1024];
+  const char *keep = d->bconf ? ", keeping the running one" : "";
+  int r = braid_bconf_load (d->braid_config, &bconf, berr, sizeof berr);
   if (r < 0) {
-    snprintf (err, errlen, "configuration rejected, keeping the running one");
+    snprintf (err, errlen, "configuration rejected%s: %s", keep, berr);
+    dlog (d, BRAID_LOG_ERR, "%s", err);
+    return r;
+  }
+  r = braid_mpconf_load (&a, &conf, &diags);
+  if (r < 0) {
+    snprintf (err, errlen, "configuration rejected%s", keep);
     for (size_t i = 0; diags && i < braid_mpconf_diags_count (diags); i++) {
       const struct braid_mpconf_diag *dg = braid_mpconf_diags_get (diags, i);
       if (dg->level == BRAID_LOG_ERR) {
         char line[512];
         braid_mpconf_diag_format (dg, line, sizeof line);
-        snprintf (err, errlen, "configuration rejected, keeping the running one: %s", line);
+        snprintf (err, errlen, "configuration rejected%s: %s", keep, line);
       }
     }
     braid_mpconf_diags_free (diags);
+    braid_bconf_free (bconf);
     dlog (d, BRAID_LOG_ERR, "%s", err);
     return r;
   }
   braid_mpconf_diags_free (diags);
   braid_mp_set_config (d->mp, conf);
+  bconf_install (d, bconf);
   return 0;
+}
+
+static void
+on_tick (struct braid_loop *loop, struct braid_timer *t, void *opaque)
+{
+  struct daemon *d = opaque;
+  (void) loop;
+  d->kicked = 0;
+  managed_reconcile (d);
+  braid_timer_arm_ms (t, 1000);
+}
+
+/* Callbacks (a login finished, a SAN host answered) ask for a pass soon
+ * rather than reconciling from inside the engine's own callback. */
+void
+daemon_kick (struct daemon *d)
+{
+  if (d->tick && !d->kicked) {
+    d->kicked = 1;
+    braid_timer_arm_ms (d->tick, 10);
+  }
 }
 
 static void
@@ -131,6 +168,7 @@ usage (FILE *f)
 {
   fprintf (f, "usage: braidd [-f] [-v] [--config FILE] [--config-dir DIR] [--wwids FILE]\n"
               "              [--bindings FILE] [--state-dir DIR] [--run-dir DIR]\n"
+              "              [--braid-config FILE (default " BRAID_BCONF_DEFAULT_FILE ")]\n"
               "              [--nbd-tcp HOST:PORT] [--login PORTAL,TARGET]...\n");
 }
 
@@ -149,7 +187,7 @@ main (int argc, char **argv)
   struct daemon d = {
     .config = "/etc/multipath.conf", .config_dir = "/etc/multipath/conf.d",
     .wwids = "/etc/multipath/wwids", .bindings = "/etc/multipath/bindings",
-    .state_dir = "/var/lib/braid",
+    .state_dir = "/var/lib/braid", .braid_config = BRAID_BCONF_DEFAULT_FILE,
     .run_dir = getenv ("BRAID_RUN_DIR") ? getenv ("BRAID_RUN_DIR") : "/run/braid",
   };
   static const struct option opts[] = {
@@ -157,6 +195,7 @@ main (int argc, char **argv)
     { "wwids", 1, NULL, 'w' }, { "bindings", 1, NULL, 'b' },
     { "state-dir", 1, NULL, 's' }, { "run-dir", 1, NULL, 'r' },
     { "nbd-tcp", 1, NULL, 't' }, { "login", 1, NULL, 'l' },
+    { "braid-config", 1, NULL, 'B' },
     { "foreground", 0, NULL, 'f' }, { "verbose", 0, NULL, 'v' },
     { "help", 0, NULL, 'h' }, { NULL, 0, NULL, 0 },
   };
@@ -172,6 +211,7 @@ main (int argc, char **argv)
     case 's': d.state_dir = optarg; break;
     case 'r': d.run_dir = optarg; break;
     case 't': d.nbd_tcp = optarg; break;
+    case 'B': d.braid_config = optarg; break;
     case 'f': d.foreground = 1; break;
     case 'v': d.verbose++; log_level++; break;
     case 'l': {
@@ -203,6 +243,7 @@ main (int argc, char **argv)
   snprintf (d.nbd_path, sizeof d.nbd_path, "%s/nbd.sock", d.run_dir);
   snprintf (d.ctl_path, sizeof d.ctl_path, "%s/braidd.sock", d.run_dir);
   snprintf (d.nodes_path, sizeof d.nodes_path, "%s/nodes.json", d.state_dir);
+  snprintf (d.bonds_path, sizeof d.bonds_path, "%s/bonds.json", d.state_dir);
 
   d.loop = braid_loop_new ();
   struct braid_mp_opts mo;
@@ -217,9 +258,16 @@ main (int argc, char **argv)
     fprintf (stderr, "braidd: cannot start: %s\n", strerror (errno));
     return 1;
   }
-  char err[600];
-  if (daemon_reconfigure (&d, err, sizeof err) < 0)
+  if (bonds_load (&d) < 0)
+    dlog (&d, BRAID_LOG_ERR, "%s: unreadable, starting without bonds (the file is "
+          "left as it is; a bond change will replace it)", d.bonds_path);
+  d.tick = braid_timer_new (d.loop, on_tick, &d);
+  char err[1200];
+  if (!d.tick || daemon_reconfigure (&d, err, sizeof err) < 0) {
+    fprintf (stderr, "braidd: %s\n", d.tick ? err : strerror (errno));
     return 1;
+  }
+  braid_timer_arm_ms (d.tick, 1000);
 
   /* nbdinfo --list sends one NBD_OPT_INFO per export: allow many options
    * before GO (the default 64 is for servers with a handful of exports). */
@@ -256,6 +304,7 @@ main (int argc, char **argv)
     fprintf (stderr, "braidd: control socket %s: %s\n", d.ctl_path, strerror (errno));
     return 1;
   }
+  bconf_apply_sockets (&d);
   int nodes_ok = nodes_load (&d) == 0;
   if (!nodes_ok)
     dlog (&d, BRAID_LOG_ERR, "%s: unreadable, starting without saved nodes "
@@ -274,6 +323,8 @@ main (int argc, char **argv)
   braid_loop_run (d.loop);
 
   control_stop (&d);
+  braid_timer_free (d.tick);
+  d.tick = NULL;
   braid_nbd_server_shutdown (d.nbd);
   for (int i = 0; i < 100 && braid_nbd_server_busy (d.nbd); i++)
     braid_loop_run_once (d.loop, 20);
@@ -287,5 +338,8 @@ main (int argc, char **argv)
     d.nodes = n->next;
     free (n);
   }
+  managed_free_all (&d);
+  bonds_free_all (&d);
+  braid_bconf_free (d.bconf);
   return 0;
 }

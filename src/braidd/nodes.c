@@ -12,8 +12,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <json-c/json.h>
-
 #include "braidd.h"
 
 static const char *
@@ -57,9 +55,42 @@ nodes_load (struct daemon *d)
 }
 
 int
-nodes_save (struct daemon *d)
+state_write_json (struct daemon *d, const char *path, json_object *root)
 {
   char tmp[4200];
+  const char *text = json_object_to_json_string_ext (root, JSON_C_TO_STRING_PRETTY);
+  snprintf (tmp, sizeof tmp, "%s.tmp", path);
+  int fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  int r = 0;
+  if (fd < 0)
+    r = -errno;
+  else {
+    size_t len = strlen (text);
+    if (write (fd, text, len) != (ssize_t) len || write (fd, "\n", 1) != 1
+        || fsync (fd) < 0)
+      r = -errno ? -errno : -EIO;
+    close (fd);
+    if (!r && rename (tmp, path) < 0)
+      r = -errno;
+    if (!r) {
+      int dfd = open (d->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (dfd >= 0) {
+        fsync (dfd);
+        close (dfd);
+      }
+    }
+    else
+      unlink (tmp);
+  }
+  json_object_put (root);
+  if (r < 0)
+    dlog (d, BRAID_LOG_ERR, "%s: cannot save: %s", path, strerror (-r));
+  return r;
+}
+
+int
+nodes_save (struct daemon *d)
+{
   json_object *root = json_object_new_object (), *arr = json_object_new_array ();
   for (struct daemon_node *n = d->nodes; n; n = n->next) {
     json_object *o = json_object_new_object ();
@@ -78,34 +109,7 @@ nodes_save (struct daemon *d)
     json_object_array_add (arr, o);
   }
   json_object_object_add (root, "nodes", arr);
-  const char *text = json_object_to_json_string_ext (root, JSON_C_TO_STRING_PRETTY);
-  snprintf (tmp, sizeof tmp, "%s.tmp", d->nodes_path);
-  int fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  int r = 0;
-  if (fd < 0)
-    r = -errno;
-  else {
-    size_t len = strlen (text);
-    if (write (fd, text, len) != (ssize_t) len || write (fd, "\n", 1) != 1
-        || fsync (fd) < 0)
-      r = -errno ? -errno : -EIO;
-    close (fd);
-    if (!r && rename (tmp, d->nodes_path) < 0)
-      r = -errno;
-    if (!r) {
-      int dfd = open (d->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-      if (dfd >= 0) {
-        fsync (dfd);
-        close (dfd);
-      }
-    }
-    else
-      unlink (tmp);
-  }
-  json_object_put (root);
-  if (r < 0)
-    dlog (d, BRAID_LOG_ERR, "%s: cannot save: %s", d->nodes_path, strerror (-r));
-  return r;
+  return state_write_json (d, d->nodes_path, root);
 }
 
 /* CHAP credentials from a root-only file ("username = ..." lines, as the

@@ -109,6 +109,7 @@ _braidd_ready ()
 #   BRAIDD_EXPORTS    exports to wait for (default 1)
 #   BRAIDD_PATHS      "added path" log lines to wait for (default 0)
 #   BRAIDD_TIMEOUT    seconds to wait (default 30)
+#   BRAIDD_NETNS      run it inside this network namespace (ip netns exec)
 # Sets BRAIDD_PID, BRAIDD_LOG, BRAIDD_SOCK, BRAIDD_DIR.  Teardown: SIGTERM,
 # 10 s, SIGKILL.  The log is shown when the test fails.
 start_braidd ()
@@ -125,7 +126,9 @@ start_braidd ()
   else
     printf '%s\n' "${BRAIDD_CONF:-}" > "$dir/multipath.conf"
   fi
-  "$bin" -f --config "$dir/multipath.conf" --config-dir "$dir/conf.d" \
+  local netns=()
+  [[ -z ${BRAIDD_NETNS:-} ]] || netns=(ip netns exec "$BRAIDD_NETNS")
+  "${netns[@]}" "$bin" -f --config "$dir/multipath.conf" --config-dir "$dir/conf.d" \
     --wwids "$dir/wwids" --bindings "$dir/bindings" \
     --state-dir "$dir/state" --run-dir "$dir/run" "$@" \
     </dev/null >"$dir/braidd.log" 2>&1 &

@@ -497,13 +497,8 @@ start_tgtd ()
       continue
     fi
     logf=$TMPDIR_TEST/tgtd.$n.log
-    tgtd -f -C "$n" --iscsi portal="127.0.0.1:$port" \
-      </dev/null >"$logf" 2>&1 &
-    pid=$!
-    start=$(_braid_proc_start "$pid") || start=
-    _braid_record_daemon tgtd "$pid" "$start" "$n"
-    cleanup_fn _braid_stop_tgtd "$n" "$pid" "$start" "$logf"
-    show_log_on_failure "$logf"
+    _braid_spawn_tgtd "$n" "127.0.0.1:$port" "$logf"
+    pid=$_BRAID_TGTD_PID start=$_BRAID_TGTD_START
     if ! wait_for "tgtd control socket $n" 10 \
          _braid_tgtd_ready "$n" "$pid" "$start"; then
       if grep -q 'another tgtd is using' "$logf"; then
@@ -526,6 +521,21 @@ start_tgtd ()
     tgt_portal_add "[::1]:$port"
   fi
   log "tgtd pid $pid: portal port $port, control port $n"
+}
+
+# _braid_spawn_tgtd N PORTAL LOGF [PREFIX...]: tgtd in the background on
+# control port N (run through PREFIX, e.g. ip netns exec NS), its teardown
+# registered.  Sets _BRAID_TGTD_PID and _BRAID_TGTD_START.
+_braid_spawn_tgtd ()
+{
+  local n=$1 portal=$2 logf=$3
+  shift 3
+  "$@" tgtd -f -C "$n" --iscsi portal="$portal" </dev/null >"$logf" 2>&1 &
+  _BRAID_TGTD_PID=$!
+  _BRAID_TGTD_START=$(_braid_proc_start "$_BRAID_TGTD_PID") || _BRAID_TGTD_START=
+  _braid_record_daemon tgtd "$_BRAID_TGTD_PID" "$_BRAID_TGTD_START" "$n"
+  cleanup_fn _braid_stop_tgtd "$n" "$_BRAID_TGTD_PID" "$_BRAID_TGTD_START" "$logf"
+  show_log_on_failure "$logf"
 }
 
 # Ready = our process is alive (else stop waiting early) and answers IPC.
