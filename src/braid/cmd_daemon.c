@@ -7,7 +7,8 @@
  * doubled) and sent to braidd's control socket <run-dir>/braidd.sock.
  * The reply is printed as it came, and like multipathd -k the exit status
  * is 1 when the reply is "fail\n" (or ends with a "fail" line after braidd's
- * reason) or braidd could not be asked.
+ * reason), the command was refused ("permission denied") or braidd could
+ * not be asked.
  * The wait for the reply is BRAID_CTL_TIMEOUT_MS milliseconds (default
  * 60000: "reconfigure" may wait for logins).
  */
@@ -132,6 +133,10 @@ cli_daemon (struct cli_env *env, int argc, char **argv)
   size_t rl = strlen (reply);
   rc = strcmp (reply, "fail\n") == 0
        || (rl > 6 && strcmp (reply + rl - 6, "\nfail\n") == 0) ? 1 : 0;
+  /* A refused command (multipathd's "permission deny", braidd's
+   * "permission denied") failed too. */
+  if (strncmp (reply, "permission den", 14) == 0)
+    rc = 1;
 
 out:
   free (reply);
