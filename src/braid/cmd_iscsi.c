@@ -3,7 +3,9 @@
  * discover prints what iscsiadm -m discovery prints, one line per target
  * and address ("127.0.0.1:3260,1 iqn..."), running SendTargets through
  * every portal given because some targets (tgtd) only report the portal
- * the question came in on.  inquiry logs in to one LUN and prints its
+ * the question came in on.  Without a portal, braidd is asked: it tries
+ * the san_hosts of its braid.conf in order and answers from the first
+ * that responds.  inquiry logs in to one LUN and prints its
  * identity and the WWID multipath would group it by.
  */
 #include <errno.h>
@@ -58,9 +60,13 @@ cli_discover (struct cli_env *env, int argc, char **argv)
   size_t nseen = 0;
   int first = sub_options (env, argc, argv), rc = 0;
 
-  if (first < 0 || first >= argc) {
-    fprintf (stderr, "usage: braid discover [--iface NAME] PORTAL...\n");
+  if (first < 0) {
+    fprintf (stderr, "usage: braid discover [--iface NAME] [PORTAL...]\n");
     return 2;
+  }
+  if (first >= argc) {
+    char *verb[] = { (char *) "discover" };
+    return cli_daemon (env, 1, verb);
   }
   if (cli_load_chap (env, &chap) < 0)
     return 1;

@@ -30,7 +30,7 @@ static const struct {
   int (*fn) (struct cli_env *env, int argc, char **argv);
   const char *usage;
 } commands[] = {
-  { "discover", cli_discover, "discover [--iface NAME] PORTAL...      SendTargets discovery through each portal" },
+  { "discover", cli_discover, "discover [--iface NAME] [PORTAL...]    SendTargets through each portal (none: braid.conf's san_hosts, via braidd)" },
   { "inquiry", cli_inquiry, "inquiry PORTAL TARGET LUN | URL        identity, size and WWID of a LUN" },
   { "login", cli_login, "login --portal P [--portal P2...] --target IQN   sessions held by braidd" },
   { "logout", cli_logout, "logout [--portal P...] --target IQN    end them" },

@@ -102,7 +102,13 @@ grep -q "$ADDR_B:3260-iscsi-$iqn-lun-1" <(braid_cmd san show paths raw format '%
   || fail "no path through a portal the SAN host reported"
 assert_eq "$(stat -c '%u %g %a' "$(braidd_sock san)")" "4321 5432 660" "export socket owner group mode"
 assert_eq "$(stat -c '%a' "$(braidd_dir san)/run")" 711 "run dir mode with a shared export socket"
-pass "san_hosts: unreachable host logged, next one used; export socket 4321:5432 0660"
+# braid discover without a portal: braidd asks its san_hosts.
+out=$(braid_cmd san discover)
+log "braid discover: $(tr '\n' ';' <<<"$out")"
+grep -qx "$ADDR_B:3260,1 $iqn" <<<"$out" || fail "braid discover (san_hosts) did not list $ADDR_B"
+assert_eq "$(braidd_count san "discover: SAN host 198.51.100.7:3260 unreachable")" 1 \
+  "discover's log line for the unreachable SAN host"
+pass "san_hosts: unreachable host logged, next one used (sessions, braid discover); export socket 4321:5432 0660"
 
 # 4. Bad files.  A running braidd keeps its configuration.
 conf=$TMPDIR_TEST/conf/san.conf
