@@ -405,11 +405,15 @@ bonds_verb (struct daemon *d, const struct braid_cli_cmd *c, struct braid_strbuf
   if (rc < 0)
     braid_strbuf_printf (r, "%s: cannot save: %s (the change is live, not saved)\n",
                          d->bonds_path, strerror (-rc));
+  /* Bond changes may be delegated (admin_group): say who made them. */
+  uid_t uid = 0;
+  braid_ctl_server_peer (d->ctl, &uid, NULL, NULL);
   if (what)
-    dlog (d, BRAID_LOG_NOTICE, "bond %s: %s %s %s", name, add ? "added" : "removed",
-          what, val);
+    dlog (d, BRAID_LOG_NOTICE, "bond %s: %s %s %s (uid %u)", name,
+          add ? "added" : "removed", what, val, (unsigned) uid);
   else
-    dlog (d, BRAID_LOG_NOTICE, "bond %s %s", name, add ? "added" : "removed");
+    dlog (d, BRAID_LOG_NOTICE, "bond %s %s (uid %u)", name, add ? "added" : "removed",
+          (unsigned) uid);
   managed_reconcile (d);
   return rc < 0 ? 1 : 0;
 }

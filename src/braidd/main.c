@@ -80,7 +80,13 @@ daemon_reconfigure (struct daemon *d, char *err, size_t errlen)
   int r = braid_bconf_load (d->braid_config, &bconf, berr, sizeof berr);
   if (r < 0) {
     snprintf (err, errlen, "configuration rejected%s: %s", keep, berr);
-    dlog (d, BRAID_LOG_ERR, "%s", err);
+    /* one log line per problem */
+    for (const char *p = err, *nl; *p; p = nl + 1) {
+      nl = strchr (p, '\n');
+      dlog (d, BRAID_LOG_ERR, "%.*s", nl ? (int) (nl - p) : (int) strlen (p), p);
+      if (!nl)
+        break;
+    }
     return r;
   }
   r = braid_mpconf_load (&a, &conf, &diags);
@@ -263,10 +269,12 @@ main (int argc, char **argv)
           "left as it is; a bond change will replace it)", d.bonds_path);
   d.tick = braid_timer_new (d.loop, on_tick, &d);
   char err[1200];
-  if (!d.tick || daemon_reconfigure (&d, err, sizeof err) < 0) {
-    fprintf (stderr, "braidd: %s\n", d.tick ? err : strerror (errno));
+  if (!d.tick) {
+    fprintf (stderr, "braidd: %s\n", strerror (errno));
     return 1;
   }
+  if (daemon_reconfigure (&d, err, sizeof err) < 0)
+    return 1;                       /* logged */
   braid_timer_arm_ms (d.tick, 1000);
 
   /* nbdinfo --list sends one NBD_OPT_INFO per export: allow many options
