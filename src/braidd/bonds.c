@@ -14,6 +14,11 @@
  * bonds), are saved atomically in <state-dir>/bonds.json after every
  * change, and turn into sessions through storage.c's reconciliation,
  * which adds new sessions before it drains old ones.
+ *
+ * Deleting a bond does not disconnect its storage: as in oVirt, the
+ * host then reaches it through its default network.  Those connections
+ * stay, outside any bond, until "del connection PORTAL,TARGET" drops
+ * them or a bond takes them again.
  */
 #include <errno.h>
 #include <ctype.h>
@@ -101,6 +106,56 @@ bond_new (struct daemon *d, const char *name)
   return b;
 }
 
+/* The connections outside any bond (left by deleted bonds): a nameless
+ * bond with no network, so it is reached through the default network. */
+static struct bond *
+loose (struct daemon *d)
+{
+  if (!d->loose)
+    d->loose = calloc (1, sizeof *d->loose);
+  return d->loose;
+}
+
+static int
+conn_index (const struct bond *b, const char *portal, const char *target)
+{
+  for (size_t i = 0; b && i < b->nconns; i++)
+    if (!strcmp (b->conns[i].portal, portal) && !strcmp (b->conns[i].target, target))
+      return (int) i;
+  return -1;
+}
+
+static void
+conn_del (struct bond *b, size_t i)
+{
+  memmove (b->conns + i, b->conns + i + 1, (b->nconns - i - 1) * sizeof *b->conns);
+  b->nconns--;
+}
+
+static void
+conns_from_json (struct bond *b, json_object *arr)
+{
+  for (size_t k = 0; b && k < json_object_array_length (arr); k++) {
+    json_object *c = json_object_array_get_idx (arr, k), *p, *t;
+    if (json_object_object_get_ex (c, "portal", &p)
+        && json_object_object_get_ex (c, "target", &t))
+      bond_add_conn (b, json_object_get_string (p), json_object_get_string (t));
+  }
+}
+
+static json_object *
+conns_to_json (const struct bond *b)
+{
+  json_object *conns = json_object_new_array ();
+  for (size_t i = 0; b && i < b->nconns; i++) {
+    json_object *c = json_object_new_object ();
+    json_object_object_add (c, "portal", json_object_new_string (b->conns[i].portal));
+    json_object_object_add (c, "target", json_object_new_string (b->conns[i].target));
+    json_object_array_add (conns, c);
+  }
+  return conns;
+}
+
 /***** bonds.json *****/
 
 int
@@ -126,13 +181,10 @@ bonds_load (struct daemon *d)
       for (size_t k = 0; k < json_object_array_length (v); k++)
         bond_add_net (b, json_object_get_string (json_object_array_get_idx (v, k)));
     if (json_object_object_get_ex (o, "connections", &v))
-      for (size_t k = 0; k < json_object_array_length (v); k++) {
-        json_object *c = json_object_array_get_idx (v, k), *p, *t;
-        if (json_object_object_get_ex (c, "portal", &p)
-            && json_object_object_get_ex (c, "target", &t))
-          bond_add_conn (b, json_object_get_string (p), json_object_get_string (t));
-      }
+      conns_from_json (b, v);
   }
+  if (json_object_object_get_ex (root, "connections", &arr))
+    conns_from_json (loose (d), arr);
   json_object_put (root);
   return 0;
 }
@@ -142,22 +194,16 @@ bonds_save (struct daemon *d)
 {
   json_object *root = json_object_new_object (), *arr = json_object_new_array ();
   for (struct bond *b = d->bonds; b; b = b->next) {
-    json_object *o = json_object_new_object (), *nets = json_object_new_array (),
-                *conns = json_object_new_array ();
+    json_object *o = json_object_new_object (), *nets = json_object_new_array ();
     json_object_object_add (o, "name", json_object_new_string (b->name));
     for (size_t i = 0; i < b->nnets; i++)
       json_object_array_add (nets, json_object_new_string (b->nets[i]));
-    for (size_t i = 0; i < b->nconns; i++) {
-      json_object *c = json_object_new_object ();
-      json_object_object_add (c, "portal", json_object_new_string (b->conns[i].portal));
-      json_object_object_add (c, "target", json_object_new_string (b->conns[i].target));
-      json_object_array_add (conns, c);
-    }
     json_object_object_add (o, "networks", nets);
-    json_object_object_add (o, "connections", conns);
+    json_object_object_add (o, "connections", conns_to_json (b));
     json_object_array_add (arr, o);
   }
   json_object_object_add (root, "bonds", arr);
+  json_object_object_add (root, "connections", conns_to_json (d->loose));
   return state_write_json (d, d->bonds_path, root);
 }
 
@@ -181,6 +227,9 @@ void
 bonds_wants (struct daemon *d, struct wants *w)
 {
   const struct braid_bconf_network *here[64];
+  for (size_t c = 0; d->loose && c < d->loose->nconns; c++)
+    wants_add (w, d->loose->conns[c].portal, d->loose->conns[c].target, "",
+               "no bond, default network");
   for (struct bond *b = d->bonds; b; b = b->next) {
     char tag[80];
     size_t n = nets_here (d, b, here, 64);
@@ -284,6 +333,9 @@ bonds_free_all (struct daemon *d)
     d->bonds = b->next;
     bond_free (b);
   }
+  if (d->loose)
+    bond_free (d->loose);
+  d->loose = NULL;
 }
 
 /***** Control verbs *****/
@@ -298,6 +350,40 @@ valid_name (const char *s)
     if (!isalnum ((unsigned char) s[i]) && s[i] != '-' && s[i] != '_' && s[i] != '.')
       return 0;
   return 1;
+}
+
+/* "PORTAL,TARGET" -> portal (port filled in) and target.  Returns 0, or
+ * -EINVAL with the reason in 'r'. */
+static int
+parse_conn (const char *val, char portal[300], char target[224], struct braid_strbuf *r)
+{
+  const char *comma = strrchr (val, ',');
+  if (!comma || comma == val || !comma[1] || (size_t) (comma - val) >= 300 - 6
+      || strlen (comma + 1) >= 224) {
+    braid_strbuf_puts (r, "connection: PORTAL,TARGET\n");
+    return -EINVAL;
+  }
+  snprintf (portal, 300, "%.*s", (int) (comma - val), val);
+  if (!strchr (portal, ':') || portal[strlen (portal) - 1] == ']')
+    strcat (portal, ":3260");
+  snprintf (target, 224, "%s", comma + 1);
+  return 0;
+}
+
+/* Save, say who changed what, and make the sessions follow. */
+static int
+bonds_changed (struct daemon *d, struct braid_strbuf *r, const char *what)
+{
+  int rc = bonds_save (d);
+  if (rc < 0)
+    braid_strbuf_printf (r, "%s: cannot save: %s (the change is live, not saved)\n",
+                         d->bonds_path, strerror (-rc));
+  /* Bond changes may be delegated (admin_group): say who made them. */
+  uid_t uid = 0;
+  braid_ctl_server_peer (d->ctl, &uid, NULL, NULL);
+  dlog (d, BRAID_LOG_NOTICE, "%s (uid %u)", what, (unsigned) uid);
+  managed_reconcile (d);
+  return rc < 0 ? 1 : 0;
 }
 
 /* add bond NAME [network N | connection PORTAL,TARGET]
@@ -340,6 +426,15 @@ bonds_verb (struct daemon *d, const struct braid_cli_cmd *c, struct braid_strbuf
       while (*pp != b)
         pp = &(*pp)->next;
       *pp = b->next;
+      /* Its storage stays reachable, through the default network, unless
+       * another bond has it. */
+      for (size_t i = 0; i < b->nconns; i++) {
+        int elsewhere = 0;
+        for (struct bond *o = d->bonds; o; o = o->next)
+          elsewhere |= conn_index (o, b->conns[i].portal, b->conns[i].target) >= 0;
+        if (!elsewhere && loose (d))
+          bond_add_conn (d->loose, b->conns[i].portal, b->conns[i].target);
+      }
       bond_free (b);
     }
   }
@@ -372,50 +467,55 @@ bonds_verb (struct daemon *d, const struct braid_cli_cmd *c, struct braid_strbuf
     }
   }
   else {
-    const char *comma = strrchr (val, ',');
-    char portal[300];
-    if (!comma || comma == val || !comma[1] || (size_t) (comma - val) >= sizeof portal
-        || strlen (comma + 1) >= sizeof b->conns->target) {
-      braid_strbuf_puts (r, "connection: PORTAL,TARGET\n");
+    char portal[300], target[224];
+    if (parse_conn (val, portal, target, r) < 0)
       return 1;
-    }
-    snprintf (portal, sizeof portal, "%.*s", (int) (comma - val), val);
-    if (!strchr (portal, ':') || portal[strlen (portal) - 1] == ']')
-      snprintf (portal + strlen (portal), sizeof portal - strlen (portal), ":3260");
-    size_t i;
-    for (i = 0; i < b->nconns && (strcmp (b->conns[i].portal, portal)
-                                  || strcmp (b->conns[i].target, comma + 1)); i++)
-      ;
+    int ci = conn_index (b, portal, target);
+    size_t i = ci < 0 ? b->nconns : (size_t) ci;
     if (add && i < b->nconns) {
-      braid_strbuf_printf (r, "bond %s already has connection %s,%s\n", name, portal, comma + 1);
+      braid_strbuf_printf (r, "bond %s already has connection %s,%s\n", name, portal, target);
       return 1;
     }
     if (!add && i == b->nconns) {
-      braid_strbuf_printf (r, "bond %s has no connection %s,%s\n", name, portal, comma + 1);
+      braid_strbuf_printf (r, "bond %s has no connection %s,%s\n", name, portal, target);
       return 1;
     }
-    if (add && bond_add_conn (b, portal, comma + 1) < 0)
+    if (add && bond_add_conn (b, portal, target) < 0)
       return -ENOMEM;
-    if (!add) {
-      memmove (b->conns + i, b->conns + i + 1, (b->nconns - i - 1) * sizeof *b->conns);
-      b->nconns--;
-    }
+    if (add && (ci = conn_index (d->loose, portal, target)) >= 0)
+      conn_del (d->loose, (size_t) ci);   /* the bond has it now */
+    if (!add)
+      conn_del (b, i);
   }
-  int rc = bonds_save (d);
-  if (rc < 0)
-    braid_strbuf_printf (r, "%s: cannot save: %s (the change is live, not saved)\n",
-                         d->bonds_path, strerror (-rc));
-  /* Bond changes may be delegated (admin_group): say who made them. */
-  uid_t uid = 0;
-  braid_ctl_server_peer (d->ctl, &uid, NULL, NULL);
+  char msg[600];
   if (what)
-    dlog (d, BRAID_LOG_NOTICE, "bond %s: %s %s %s (uid %u)", name,
-          add ? "added" : "removed", what, val, (unsigned) uid);
+    snprintf (msg, sizeof msg, "bond %s: %s %s %s", name, add ? "added" : "removed",
+              what, val);
   else
-    dlog (d, BRAID_LOG_NOTICE, "bond %s %s (uid %u)", name, add ? "added" : "removed",
-          (unsigned) uid);
-  managed_reconcile (d);
-  return rc < 0 ? 1 : 0;
+    snprintf (msg, sizeof msg, "bond %s %s", name, add ? "added" : "removed");
+  return bonds_changed (d, r, msg);
+}
+
+/* del connection PORTAL,TARGET: drop a connection outside any bond. */
+int
+bonds_del_connection (struct daemon *d, const struct braid_cli_cmd *c,
+                      struct braid_strbuf *r)
+{
+  char portal[300], target[224], what[600];
+  int i;
+  if (c->nwords != 3) {
+    braid_strbuf_puts (r, "usage: del connection PORTAL,TARGET\n");
+    return 1;
+  }
+  if (parse_conn (c->words[2].param, portal, target, r) < 0)
+    return 1;
+  if ((i = conn_index (d->loose, portal, target)) < 0) {
+    braid_strbuf_printf (r, "no connection %s,%s outside the bonds\n", portal, target);
+    return 1;
+  }
+  conn_del (d->loose, (size_t) i);
+  snprintf (what, sizeof what, "connection %s,%s removed", portal, target);
+  return bonds_changed (d, r, what);
 }
 
 void
@@ -448,5 +548,12 @@ bonds_show (struct daemon *d, struct braid_strbuf *r)
     if (!b->nconns)
       braid_strbuf_puts (r, "  no connection\n");
   }
+  if (d->loose && d->loose->nconns)
+    braid_strbuf_puts (r, "outside any bond (default network)\n");
+  for (size_t c = 0; d->loose && c < d->loose->nconns; c++)
+    braid_strbuf_printf (r, "  connection %s,%s: %s\n", d->loose->conns[c].portal,
+                         d->loose->conns[c].target,
+                         sess_state_name (managed_session_state (d, d->loose->conns[c].portal,
+                                                                 d->loose->conns[c].target, "")));
   bonds_status_line (d, r);
 }

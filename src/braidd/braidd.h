@@ -40,6 +40,7 @@ struct daemon {
   struct san_result **san;          /* per storage section: SAN host answers */
   size_t nsan;
   struct bond *bonds;               /* bonds.c */
+  struct bond *loose;               /* connections left by deleted bonds */
   char host_state[1024];            /* last logged reason, "" operational */
   struct braid_timer *tick;         /* reconciliation, every second */
   int kicked;
@@ -113,6 +114,8 @@ void bonds_free_all (struct daemon *d);
 int bonds_verb (struct daemon *d, const struct braid_cli_cmd *c,
                 struct braid_strbuf *r);
 void bonds_show (struct daemon *d, struct braid_strbuf *r);
+int bonds_del_connection (struct daemon *d, const struct braid_cli_cmd *c,
+                          struct braid_strbuf *r);
 
 /* nodes.c */
 /* Write 'root' to 'path' atomically (temporary file, fsync, rename, fsync

@@ -469,6 +469,8 @@ disc_finish (struct disc_req *dr)
 {
   if (--dr->pending)
     return;
+  if (dr->failed)
+    braid_strbuf_puts (braid_ctl_deferred_reply (dr->reply), "fail\n");
   braid_ctl_reply_done (dr->reply, dr->failed ? -EIO : 0);
   free (dr);
 }
@@ -565,10 +567,25 @@ h_show_bonds (void *o, const struct braid_cli_cmd *c, struct braid_strbuf *r)
   return 0;
 }
 
+/* A verb's reasons come first; a last "fail" line makes braid exit 1. */
+static int
+verb_failed (struct braid_strbuf *r, int rc)
+{
+  if (rc != 0 && r->len)
+    braid_strbuf_puts (r, "fail\n");
+  return rc;
+}
+
 static int
 h_bond (void *o, const struct braid_cli_cmd *c, struct braid_strbuf *r)
 {
-  return bonds_verb (o, c, r);
+  return verb_failed (r, bonds_verb (o, c, r));
+}
+
+static int
+h_del_connection (void *o, const struct braid_cli_cmd *c, struct braid_strbuf *r)
+{
+  return verb_failed (r, bonds_del_connection (o, c, r));
 }
 
 /* Is the peer in 'gid', as its primary group or a supplementary one? */
@@ -612,7 +629,8 @@ allow_admin (void *opaque, uid_t uid, gid_t gid, pid_t pid,
   const char *w0 = cmd->nwords ? cmd->words[0].param : "";
   const char *w1 = cmd->nwords > 1 ? cmd->words[1].param : "";
   return !strcmp (w0, "show")
-         || ((!strcmp (w0, "add") || !strcmp (w0, "del")) && !strcmp (w1, "bond"));
+         || ((!strcmp (w0, "add") || !strcmp (w0, "del")) && !strcmp (w1, "bond"))
+         || (!strcmp (w0, "del") && !strcmp (w1, "connection"));
 }
 
 static void
@@ -688,6 +706,7 @@ control_start (struct daemon *d)
   braid_ctl_server_set_verb (srv, "add bond", h_bond, d);
   braid_ctl_server_set_verb (srv, "del bond", h_bond, d);
   braid_ctl_server_set_verb (srv, "show bonds", h_show_bonds, d);
+  braid_ctl_server_set_verb (srv, "del connection", h_del_connection, d);
   braid_ctl_server_set_verb (srv, "show braidconf", h_show_braidconf, d);
   return 0;
 }

@@ -9,7 +9,9 @@
 #   2. with nbd-verify writing and checking under it: removing neta drains
 #      that session (no new I/O, in-flight I/O finished, then logout);
 #      removing netb, the bond's last network, brings up the replacement
-#      on the default network first, then drains the link b session.
+#      on the default network first, then drains the link b session;
+#      netb added back, then the whole bond deleted: its storage stays
+#      reachable through the default network (replacement first again).
 #      0 errors, 0 mismatches.
 #   3. bond b2 with only netz (not on this host): the default network.
 #   4. bond b3 = netb + connection B, then link b's traffic dropped inside
@@ -116,6 +118,18 @@ drained=$(grep -n "$ADDR_A:3260 $iqn via $IF_IB: no longer wanted" "$BRAIDD_LOG"
 [[ -n $added && -n $drained ]] && (( added < drained )) \
   || fail "the default-network path (log line ${added:-none}) did not come before the drain (${drained:-none})"
 sleep_interruptible 1
+"${B[@]}" add bond b1 network netb > /dev/null
+wait_paths "$(p_a "$IF_IB") " "netb back in b1"
+sleep_interruptible 1
+nlines=$(wc -l < "$BRAIDD_LOG")
+"${B[@]}" del bond b1 > /dev/null
+wait_paths "$(p_a) " "b1 deleted: its connection on the default network"
+added=$(tail -n +"$nlines" "$BRAIDD_LOG" | grep -n "added path $(p_a) " | head -n 1 | cut -d: -f1)
+drained=$(tail -n +"$nlines" "$BRAIDD_LOG" | grep -n "$ADDR_A:3260 $iqn via $IF_IB: no longer wanted" | head -n 1 | cut -d: -f1)
+[[ -n $added && -n $drained ]] && (( added < drained )) \
+  || fail "bond deleted: the default-network path (${added:-none}) did not come before the drain (${drained:-none})"
+bonds | grep -qx "  connection $ADDR_A:3260,$iqn: up" || fail "show bonds: b1's connection is not kept outside the bonds"
+sleep_interruptible 1
 proc_alive "$vpid" "$vstart" || fail "nbd-verify ended early"
 touch "$stop"
 wait_gone "$vpid" "$vstart" 60 || fail "nbd-verify did not finish"
@@ -128,7 +142,7 @@ print(r["ios"], r["errors"], r["mismatches"])' "$rep")"
 log "nbd-verify: $ios I/Os, $errs errors, $mism mismatches"
 assert_eq "$errs $mism" "0 0" "nbd-verify errors and mismatches while bond networks were removed"
 (( ios > 0 )) || fail "nbd-verify did no I/O"
-pass "removing bond networks under I/O: drained, replacement first, 0 errors 0 mismatches"
+pass "removing bond networks and a bond under I/O: drained, replacement first, 0 errors 0 mismatches"
 
 # 3. A bond whose only network this host lacks: the default network.
 "${B[@]}" add bond b2 > /dev/null
@@ -195,3 +209,10 @@ cleanup_fn stop_process "$pid2" "$(_braid_proc_start "$pid2")" 10
 wait_paths "$(p_a) $(p_b) $(p_b "$IF_IB") " "bond sessions after a restart"
 assert_eq "$("${B[@]}" show bonds | grep -v '^    ')" "$before" "bonds after a restart"
 pass "bonds.json: bonds and their sessions back after a restart"
+
+# 7. A connection left by a deleted bond goes only when asked.
+"${B[@]}" del connection "$ADDR_A,$iqn" > /dev/null
+wait_paths "$(p_b) $(p_b "$IF_IB") " "connection to A dropped"
+out=$("${B[@]}" del connection "$ADDR_A,$iqn" 2>&1) && fail "a second del connection succeeded"
+log "del connection again: $out"
+pass "del connection: the default-network session to A is gone"
