@@ -52,6 +52,7 @@ struct san_result {
   struct daemon *d;
   unsigned gen;                     /* the configuration it was asked for */
   size_t storage;
+  char target[224];
   char (*portals)[300];
   size_t n;
 };
@@ -297,14 +298,20 @@ managed_free_all (struct daemon *d)
 
 /***** SAN hosts *****/
 
+static void
+san_result_free (struct san_result *r)
+{
+  if (r) {
+    free (r->portals);
+    free (r);
+  }
+}
+
 void
 san_clear (struct daemon *d)
 {
   for (size_t i = 0; i < d->nsan; i++)
-    if (d->san[i]) {
-      free (d->san[i]->portals);
-      free (d->san[i]);
-    }
+    san_result_free (d->san[i]);
   free (d->san);
   d->san = NULL;
   d->nsan = 0;
@@ -318,7 +325,7 @@ san_answer (void *opaque, const char *portal, struct braid_discovery *dv,
   struct daemon *d = r->d;
   (void) err;
   if (r->gen != d->bconf_gen || r->storage >= d->nsan) {
-    free (r);                       /* asked for a configuration since replaced */
+    san_result_free (r);            /* asked for a configuration since replaced */
     return;
   }
   const struct braid_bconf_storage *st = &d->bconf->storage[r->storage];
@@ -340,7 +347,12 @@ san_answer (void *opaque, const char *portal, struct braid_discovery *dv,
   else if (dv)
     dlog (d, BRAID_LOG_NOTICE, "storage %s: %zu portal(s) from SAN host %s", st->target,
           r->n, portal);
-  free (d->san[r->storage]);
+  if (!r->n) {
+    /* No answer: the portals found before (if any) stay in use. */
+    san_result_free (r);
+    return;
+  }
+  san_result_free (d->san[r->storage]);
   d->san[r->storage] = r;
   daemon_kick (d);
 }
@@ -349,10 +361,26 @@ san_answer (void *opaque, const char *portal, struct braid_discovery *dv,
 static void
 san_refresh (struct daemon *d)
 {
-  san_clear (d);
-  if (!d->bconf->nstorage || !(d->san = calloc (d->bconf->nstorage, sizeof *d->san)))
-    return;
-  d->nsan = d->bconf->nstorage;
+  struct san_result **old = d->san;
+  size_t nold = d->nsan;
+  d->san = NULL;
+  d->nsan = 0;
+  if (d->bconf->nstorage && (d->san = calloc (d->bconf->nstorage, sizeof *d->san)))
+    d->nsan = d->bconf->nstorage;
+  /* A target already discovered keeps its portals (and sessions) while
+   * its SAN hosts are asked again. */
+  for (size_t i = 0; i < d->nsan; i++)
+    for (size_t j = 0; j < nold; j++)
+      if (old[j] && !d->bconf->storage[i].npaths
+          && !strcmp (old[j]->target, d->bconf->storage[i].target)) {
+        d->san[i] = old[j];
+        d->san[i]->storage = i;
+        old[j] = NULL;
+        break;
+      }
+  for (size_t j = 0; j < nold; j++)
+    san_result_free (old[j]);
+  free (old);
   for (size_t i = 0; i < d->bconf->nstorage; i++) {
     struct braid_bconf_storage *st = &d->bconf->storage[i];
     if (st->npaths || !st->nsan_hosts)
@@ -363,6 +391,7 @@ san_refresh (struct daemon *d)
     r->d = d;
     r->gen = d->bconf_gen;
     r->storage = i;
+    snprintf (r->target, sizeof r->target, "%s", st->target);
     char what[300];
     snprintf (what, sizeof what, "storage %s", st->target);
     if (discover_first (d, what, st->san_hosts, st->nsan_hosts, san_answer, r) < 0)

@@ -14,7 +14,8 @@
 #      the export socket gets braid.conf's owner, group and mode.
 #   4. a bad braid.conf (unknown keyword, unmapped iface): braidd refuses
 #      to start naming file:line; a running braidd answers "reconfigure"
-#      with the error and keeps its configuration and paths.
+#      with the error and keeps its configuration and paths; the good
+#      file again keeps the sessions while the SAN hosts are re-asked.
 set -euo pipefail
 . "$(dirname "$0")/../lib/functions.sh"
 . "$(dirname "$0")/../lib/braidd.sh"
@@ -129,6 +130,16 @@ assert_eq "$(braid_cmd san show braidconf)" "$before" "braid.conf in use after t
 grep -q "$ADDR_B:3260-iscsi-$iqn-lun-1" <(braid_cmd san show paths raw format '%d') \
   || fail "the paths went away after a refused reconfigure"
 assert_eq "$(stat -c '%u %g %a' "$(braidd_sock san)")" "4321 5432 660" "export socket after refused reconfigures"
+# The good file again: the SAN hosts are asked again, and the sessions
+# found before stay while they answer.
+cp "$conf.good" "$conf"
+braid_cmd san reconfigure > /dev/null || fail "reconfigure with the good file failed"
+braidd_wait_log san 20 "storage $iqn: SAN host $ADDR_B:3260 answered" 2 \
+  || fail "the SAN hosts were not asked again on reconfigure"
+assert_eq "$(braidd_count san "no longer wanted")" 0 "sessions dropped by a reconfigure of the same file"
+conf=$TMPDIR_TEST/conf/bad.conf
+printf 'interfaces "iface0=%s"\nstorage {\n\ttarget %s\n\tpaths "iface0:%s,iface1:%s"\n}\n' \
+  "$IF_IA" "$iqn" "$ADDR_A" "$ADDR_B" > "$conf"
 bin=$(braid_bin braidd)
 mkdir -p "$TMPDIR_TEST/bad/run" "$TMPDIR_TEST/bad/state"
 rc=0
