@@ -16,8 +16,9 @@
 #   3. bond b2 with only netz (not on this host): the default network.
 #   4. bond b3 = netb + connection B, then link b's traffic dropped inside
 #      the namespace: "host state: non-operational (...)" naming the bond
-#      and the network, in braidd's and braid's "show status"; back to
-#      operational once the traffic passes again.
+#      and the network, in braidd's and braid's "show status"; the session
+#      failed on braid.conf's noop_out_timeout; back to operational once
+#      the traffic passes again.
 #   5. admin_group: a non-root peer in the group (primary or
 #      supplementary) may add and delete bonds and run show commands, not
 #      "del map" or "reconfigure"; a peer outside the group is refused.
@@ -53,6 +54,8 @@ network {
 	interface nosuch$$
 }
 admin_group $ADMIN_GID
+noop_out_interval 400
+noop_out_timeout 700
 EOF
 BRAIDD_NETNS=$NS_INI BRAIDD_EXPORTS=0 BRAIDD_CONF='defaults {
 	path_grouping_policy multibus
@@ -167,6 +170,9 @@ want="host state: non-operational (bond b3 cannot reach $ADDR_B:3260 $iqn throug
 wait_for "non-operational" 30 bash -c '"$@" show status | grep -qxF "$0"' "$want" "${B[@]}" \
   || fail "show status: '$("${B[@]}" show status | grep '^host state:')', wanted '$want'"
 braidd_wait_log bd 10 "$want" || fail "braidd did not log the host state"
+# braid.conf's NOP-Out timeout is the one the sessions use.
+grep -q "$ADDR_B:3260 $iqn: session down: no answer to NOP-Out ping within 700 ms" "$BRAIDD_LOG" \
+  || fail "the session did not fail on braid.conf's noop_out_timeout (700 ms)"
 log "$want"
 ip netns exec "$NS_INI" iptables -w 10 -D OUTPUT -o "$IF_IB" -p tcp --dport 3260 -j DROP
 wait_for "operational again" 60 bash -c '"$@" show status | grep -qx "host state: operational"' _ "${B[@]}" \
