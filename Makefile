@@ -6,8 +6,9 @@ BUILD_ASAN ?= build-asan
 BUILD_FUZZ ?= build-fuzz
 BUILD_OPT  ?= build-release
 FUZZ_SECONDS ?= 10
+DURATION   ?= 600
 
-.PHONY: all build deps check check-unit check-asan check-asan-all check-valgrind fuzz fuzz-smoke bench demo clean
+.PHONY: all build deps check check-unit check-asan check-asan-all check-valgrind fuzz fuzz-smoke bench soak demo clean
 
 all: build
 
@@ -68,6 +69,11 @@ $(BUILD_OPT)/build.ninja:
 bench: deps $(BUILD_OPT)/build.ninja
 	ninja -C $(BUILD_OPT)
 	bench/run $(BUILD_OPT)
+
+# braidd under verified I/O and injected faults for DURATION (seconds, or
+# e.g. 30m); SEED replays a run.  Not part of 'make check'.
+soak: deps build
+	tests/soak/soak.sh $(BUILD) $(DURATION) $(SEED)
 
 demo: deps build
 	scripts/demo $(BUILD)
