@@ -336,6 +336,9 @@ login_done (void *opaque, int status)
   }
   if (--lr->pending == 0) {
     nodes_save (lr->d);
+    /* The reasons come first; a last "fail" line makes braid exit 1. */
+    if (lr->failed)
+      braid_strbuf_puts (braid_ctl_deferred_reply (lr->reply), "fail\n");
     braid_ctl_reply_done (lr->reply, lr->failed ? -EIO : 0);
     free (lr);
   }
@@ -439,7 +442,7 @@ h_logout (void *o, const struct braid_cli_cmd *c, struct braid_strbuf *r)
   }
   nodes_save (d);
   if (!done) {
-    braid_strbuf_printf (r, "no session to %s\n", target);
+    braid_strbuf_printf (r, "no session to %s\nfail\n", target);
     return 1;
   }
   return 0;
@@ -464,6 +467,8 @@ disc_finish (struct disc_req *dr)
 {
   if (--dr->pending)
     return;
+  if (dr->failed)
+    braid_strbuf_puts (braid_ctl_deferred_reply (dr->reply), "fail\n");
   braid_ctl_reply_done (dr->reply, dr->failed ? -EIO : 0);
   free (dr);
 }

@@ -78,7 +78,7 @@ nodes_save (struct daemon *d)
     json_object_array_add (arr, o);
   }
   json_object_object_add (root, "nodes", arr);
-  const char *text = json_object_to_json_string_ext (root, JSON_C_TO_STRING_PRETTY);
+  const char *text = json_object_to_json_string_ext (root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
   snprintf (tmp, sizeof tmp, "%s.tmp", d->nodes_path);
   int fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   int r = 0;
