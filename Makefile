@@ -38,11 +38,18 @@ check-asan: deps
 	  meson test -C $(BUILD_ASAN) --suite unit --print-errorlogs
 	scripts/test-summary $(BUILD_ASAN)
 
-# Unit tests under valgrind memcheck: any error or definite leak fails.
+# Unit tests under valgrind memcheck, then the integration suite with every
+# braid program it starts (braidd, the CLI, the test programs) under
+# memcheck too: any error or definite leak fails.  Slow (~30 min); not in CI.
 check-valgrind: deps build
 	meson test -C $(BUILD) --suite unit --print-errorlogs \
 	  --wrapper 'valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --quiet'
 	scripts/test-summary $(BUILD)
+	rm -rf $(BUILD)/valgrind-logs
+	BRAID_VALGRIND_DIR=$(abspath $(BUILD))/valgrind-logs \
+	  meson test -C $(BUILD) --suite integration --print-errorlogs --num-processes 2 --timeout-multiplier 4
+	scripts/test-summary $(BUILD)
+	scripts/valgrind-summary $(BUILD)/valgrind-logs
 
 # Every test, unit and integration, with braid built under ASan + UBSan
 # (braidd, the CLI and the test programs too).

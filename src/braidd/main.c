@@ -300,6 +300,9 @@ main (int argc, char **argv)
   braid_nbd_server_shutdown (d.nbd);
   for (int i = 0; i < 100 && braid_nbd_server_busy (d.nbd); i++)
     braid_loop_run_once (d.loop, 20);
+  /* Freeing the engine removes its maps; their events must not reach
+   * the exports of a server already gone. */
+  braid_mp_set_event_fn (d.mp, NULL, NULL);
   braid_nbd_server_free (d.nbd);
   braid_mp_free (d.mp);
   braid_loop_del_fd (d.loop, sfd);
