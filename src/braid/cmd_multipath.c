@@ -91,6 +91,12 @@ load (struct cli_env *env, int level)
   return rc == 0 ? conf : NULL;
 }
 
+struct braid_mpconf *
+cli_mpconf_load (struct cli_env *env, int level)
+{
+  return load (env, level);
+}
+
 static int
 cmd_dump (struct cli_env *env, int level)
 {
@@ -171,6 +177,13 @@ ctl_ask (const struct cli_env *env, const char *cmd, char **reply,
                    strerror (-rc));
     }
   return rc;
+}
+
+int
+cli_ctl_ask (const struct cli_env *env, const char *cmd, char **reply,
+             const char *what, bool quiet)
+{
+  return ctl_ask (env, cmd, reply, what, quiet);
 }
 
 /* Append 'w' to 'cmd' double-quoted with the multipath.conf rules (an
