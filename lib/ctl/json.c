@@ -228,6 +228,23 @@ property_line (struct braid_strbuf *out, bool *first, const char *name,
   braid_strbuf_puts (out, "\"");
 }
 
+/* Was "NAME=" (the 'n' bytes at 'line') already given on an earlier line
+ * of 'props'?  JSON wants each key once; udev keeps the last value, which
+ * for braid's probe is always the same value again. */
+static bool
+property_seen (const char *props, const char *line, size_t n)
+{
+  for (const char *l = props; l < line; ) {
+    if (strncmp (l, line, n) == 0)
+      return true;
+    l = strchr (l, '\n');
+    if (l == NULL)
+      break;
+    l++;
+  }
+  return false;
+}
+
 /* "properties": the udev properties the same disk would have on a host
  * running multipath-tools, so installers that look there (Anaconda,
  * blivet: DM_MULTIPATH_DEVICE_PATH, ID_FS_TYPE) see a map's member as a
@@ -247,15 +264,15 @@ path_properties (struct braid_strbuf *out, const struct ctl_path_ref *r)
     property_line (out, &first, "ID_FS_TYPE", 10, "mpath_member", 12);
     property_line (out, &first, "SYSTEMD_READY", 13, "0", 1);
   }
-  while (*props) {
-    const char *nl = strchr (props, '\n');
-    size_t len = nl ? (size_t) (nl - props) : strlen (props);
-    const char *eq = memchr (props, '=', len);
+  for (const char *l = props; *l; ) {
+    const char *nl = strchr (l, '\n');
+    size_t len = nl ? (size_t) (nl - l) : strlen (l);
+    const char *eq = memchr (l, '=', len);
 
-    if (eq)
-      property_line (out, &first, props, (size_t) (eq - props), eq + 1,
-                     len - (size_t) (eq - props) - 1);
-    props += len + (nl ? 1 : 0);
+    if (eq && !property_seen (props, l, (size_t) (eq - l + 1)))
+      property_line (out, &first, l, (size_t) (eq - l), eq + 1,
+                     len - (size_t) (eq - l) - 1);
+    l += len + (nl ? 1 : 0);
   }
   braid_strbuf_puts (out, "\n      }\n");
 }

@@ -199,10 +199,10 @@ test_json_paths_braid (void **state)
   sn.paths[0].in_flight = 3;
   sn.paths[0].latency_us = 250;
   /* The LUN's own properties follow the member ones; a line without '='
-   * is skipped, a quote is escaped. */
+   * is skipped, a quote is escaped, a repeated name is given once. */
   sn.paths[0].properties
     = strdup ("ID_SERIAL=360014055b9485a9d4314afc92a5e3b12\njunk\n"
-              "SCSI_VENDOR=LIO\"X\n");
+              "SCSI_VENDOR=LIO\"X\nID_SERIAL=360014055b9485a9d4314afc92a5e3b12\n");
   snap_orphan (&sn, "ip-10.0.0.9:3260-iscsi-iqn.x-lun-0", "");
   assert_int_equal (braid_ctl_fmt_paths_json (&sb, &sn.s), 0);
   p = sb.buf;
