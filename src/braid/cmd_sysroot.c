@@ -101,11 +101,13 @@ get_maps (struct cli_env *env, json_object **json, struct sr_map **out)
   return (long) n;
 }
 
-/* A value as multipath.conf takes it: quoted when it holds a blank. */
+/* A value as multipath.conf takes it: quoted when it is empty or holds a
+ * blank, a quote, a comment sign or a brace, which the lexer would split
+ * on. */
 static void
 put_value (struct braid_strbuf *b, const char *v)
 {
-  if (strpbrk (v, " \t") == NULL)
+  if (*v != '\0' && strpbrk (v, " \t\"#!{}") == NULL)
     {
       braid_strbuf_puts (b, v);
       return;
@@ -131,6 +133,8 @@ put_wwid_regex (struct braid_strbuf *b, const char *wwid)
       if (strchr (".[]()*+?{}|^$\\", *p))
         braid_strbuf_puts (b, "\\");
       braid_strbuf_add (b, p, 1);
+      if (*p == '"')
+        braid_strbuf_add (b, p, 1);
     }
   braid_strbuf_puts (b, "$\"");
 }

@@ -662,6 +662,13 @@ test_show_path_one_and_find (void **state)
   assert_ptr_equal (braid_ctl_find_map (&sn.s,
                                         "360014055b9485a9d4314afc92a5e3b12"),
                     &sn.maps[0]);
+  /* The resolver's other forms (tests/unit/mpconf/test_mapref.c). */
+  assert_ptr_equal (braid_ctl_find_map (&sn.s, "/dev/mapper/database-volume"),
+                    &sn.maps[1]);
+  assert_ptr_equal (braid_ctl_find_map (&sn.s,
+                      "/dev/disk/by-id/scsi-360014055b9485a9d4314afc92a5e3b12"),
+                    &sn.maps[0]);
+  assert_null (braid_ctl_find_map (&sn.s, "/dev/disk/by-id/scsi-database-volume"));
   assert_null (braid_ctl_find_map (&sn.s, "mpathz"));
   assert_null (braid_ctl_find_map (&sn.s, NULL));
 }
