@@ -867,3 +867,40 @@ iscsi_login_probe ()
   requires "$BRAID_PYTHON"
   timeout 30 "$BRAID_PYTHON" "$BRAID_TEST_LIB_DIR/iscsi-login-probe.py" "$@"
 }
+
+# mp_wwids_text [LINE...]: multipath-tools' wwids file: its 5-line header,
+# then the LINEs ("/<wwid>/" for an entry).
+mp_wwids_text ()
+{
+  printf '%s\n' \
+    '# Multipath wwids, Version : 1.0' \
+    '# NOTE: This file is automatically maintained by multipath and multipathd.' \
+    '# You should not need to edit this file in normal circumstances.' \
+    '#' \
+    '# Valid WWIDs:'
+  if (( $# )); then printf '%s\n' "$@"; fi
+}
+
+# mp_bindings_text [LINE...]: multipath-tools' bindings file: its 7-line
+# header, then the LINEs ("<alias> <wwid>").
+mp_bindings_text ()
+{
+  printf '%s\n' \
+    '# Multipath bindings, Version : 1.0' \
+    '# NOTE: this file is automatically maintained by the multipath program.' \
+    '# You should not need to edit this file in normal circumstances.' \
+    '#' \
+    '# Format:' \
+    '# alias wwid' \
+    '#'
+  if (( $# )); then printf '%s\n' "$@"; fi
+}
+
+# assert_file_is FILE EXPECTED_FILE WHAT: byte for byte, else the diff and fail.
+assert_file_is ()
+{
+  if ! cmp -s "$1" "$2"; then
+    diff -u "$2" "$1" >&2 || true
+    fail "$3: $1 differs"
+  fi
+}
