@@ -6,8 +6,9 @@ BUILD_ASAN ?= build-asan
 BUILD_FUZZ ?= build-fuzz
 BUILD_OPT  ?= build-release
 FUZZ_SECONDS ?= 10
+DURATION   ?= 600
 
-.PHONY: all build deps check check-unit check-asan check-asan-all check-valgrind fuzz fuzz-smoke bench demo clean
+.PHONY: all build deps check check-unit check-asan check-asan-all check-valgrind fuzz fuzz-smoke bench soak demo clean
 
 all: build
 
@@ -37,11 +38,18 @@ check-asan: deps
 	  meson test -C $(BUILD_ASAN) --suite unit --print-errorlogs
 	scripts/test-summary $(BUILD_ASAN)
 
-# Unit tests under valgrind memcheck: any error or definite leak fails.
+# Unit tests under valgrind memcheck, then the integration suite with every
+# braid program it starts (braidd, the CLI, the test programs) under
+# memcheck too: any error or definite leak fails.  Slow (~30 min); not in CI.
 check-valgrind: deps build
 	meson test -C $(BUILD) --suite unit --print-errorlogs \
 	  --wrapper 'valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --quiet'
 	scripts/test-summary $(BUILD)
+	rm -rf $(BUILD)/valgrind-logs
+	BRAID_VALGRIND_DIR=$(abspath $(BUILD))/valgrind-logs \
+	  meson test -C $(BUILD) --suite integration --print-errorlogs --num-processes 2 --timeout-multiplier 4
+	scripts/test-summary $(BUILD)
+	scripts/valgrind-summary $(BUILD)/valgrind-logs
 
 # Every test, unit and integration, with braid built under ASan + UBSan
 # (braidd, the CLI and the test programs too).
@@ -68,6 +76,11 @@ $(BUILD_OPT)/build.ninja:
 bench: deps $(BUILD_OPT)/build.ninja
 	ninja -C $(BUILD_OPT)
 	bench/run $(BUILD_OPT)
+
+# braidd under verified I/O and injected faults for DURATION (seconds, or
+# e.g. 30m); SEED replays a run.  Not part of 'make check'.
+soak: deps build
+	tests/soak/soak.sh $(BUILD) $(DURATION) $(SEED)
 
 demo: deps build
 	scripts/demo $(BUILD)

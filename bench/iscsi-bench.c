@@ -165,9 +165,9 @@ main (int argc, char **argv)
     braid_loop_run_once (loop, 100);
   double sec = (double) (t1 - t0) / 1e9;
   printf ("iscsi-bench: %s %s bs=%u qd=%d: %.0f IOPS, %.1f MiB/s, cpu %.2f s "
-          "(%.2f us/IO), errors %d\n", is_rand ? "rand" : "seq", is_write ? "write" : "read",
+          "(%.2f us/IO), errors %d, %llu I/Os\n", is_rand ? "rand" : "seq", is_write ? "write" : "read",
           xfer, qd, (double) d / sec, (double) b / sec / 1048576.0, c1 - c0,
-          d ? (c1 - c0) * 1e6 / (double) d : 0.0, errors);
+          d ? (c1 - c0) * 1e6 / (double) d : 0.0, errors, (unsigned long long) d);
   braid_iscsi_detach (S);
   braid_iscsi_logout_sync (S);
   braid_iscsi_free (S);

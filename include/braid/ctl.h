@@ -167,7 +167,8 @@ int braid_ctl_fmt_status (struct braid_strbuf *out,
 /* "show wildcards": the map, path and path group wildcards of 0.9.4. */
 int braid_ctl_fmt_wildcards (struct braid_strbuf *out);
 
-/* The map named 'name' (alias, then WWID), or NULL.  Points into 's'. */
+/* The map 'name' refers to (braid_map_ref_resolve(): alias, WWID, by-id
+ * or /dev/mapper form), or NULL.  Points into 's'. */
 const struct braid_mp_map_info *
 braid_ctl_find_map (const struct braid_mp_snapshot *s, const char *name);
 

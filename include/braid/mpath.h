@@ -190,8 +190,9 @@ const char *braid_mp_map_wwid (const struct braid_mp_map *m);
 uint64_t braid_mp_map_size (const struct braid_mp_map *m);     /* bytes */
 uint32_t braid_mp_map_block_size (const struct braid_mp_map *m);
 
-/* Find a map by alias, WWID, or "disk/by-id/scsi-<wwid>" (also with a
- * leading /dev/).  NULL if none. */
+/* Find a map by any reference braid_map_ref_resolve() (braid/mpstate.h)
+ * accepts: alias, WWID, [/dev/]disk/by-id/scsi-<wwid>, [/dev/]mapper/<alias>
+ * ...  NULL if none.  The map stays the engine's. */
 struct braid_mp_map *braid_mp_find_map (struct braid_mp *mp, const char *name);
 /* Find a path by its name ("ip-<portal>-iscsi-<iqn>-lun-<n>"), its
  * H:C:T:L, or its index.  NULL if none. */

@@ -171,6 +171,39 @@ int braid_alias_free_id (const struct braid_binding *sorted, size_t n,
                          braid_alias_taken_fn taken, void *opaque);
 
 /* ---------------------------------------------------------------------- */
+/* map references                                                          */
+/* ---------------------------------------------------------------------- */
+
+/* What a map reference must match. */
+enum braid_map_ref_kind {
+  BRAID_MAP_REF_ANY = 0,  /* a bare word: the alias, else the WWID */
+  BRAID_MAP_REF_WWID = 1, /* [/dev/]disk/by-id/scsi-W, .../dm-uuid-mpath-W */
+  BRAID_MAP_REF_NAME = 2, /* [/dev/]mapper/N, [/dev/]disk/by-id/dm-name-N */
+};
+
+/* Split a map reference into the word to look up (*word points into
+ * 'ref', which stays the caller's) and what it must match.  The forms are
+ * those udev and device-mapper give a multipath map: "mpatha", the WWID,
+ * "disk/by-id/scsi-<wwid>", "disk/by-id/dm-uuid-mpath-<wwid>",
+ * "disk/by-id/dm-name-<alias>", "mapper/<alias>", each of the last four
+ * with or without "/dev/".  Any other word is taken whole (kind ANY).
+ * Returns an enum braid_map_ref_kind, or -EINVAL (NULL or empty). */
+int braid_map_ref_parse (const char *ref, const char **word);
+
+/* Hands out the alias and WWID of the i-th of a caller's maps (either may
+ * be set to NULL: matches nothing).  The strings stay the caller's. */
+typedef void (*braid_map_ref_get_fn) (const void *table, size_t i,
+                                      const char **name, const char **wwid);
+
+/* The one map resolver: which of the 'n' maps 'get' describes does 'ref'
+ * name?  A bare word is an alias first, then a WWID; by-id and mapper
+ * forms as braid_map_ref_parse() says.  Nothing is kept or copied.
+ * Returns the index, -ENOENT (no such map: the caller names 'ref' in its
+ * error) or -EINVAL (NULL or empty 'ref', NULL 'get'). */
+long braid_map_ref_resolve (const char *ref, size_t n,
+                            braid_map_ref_get_fn get, const void *table);
+
+/* ---------------------------------------------------------------------- */
 /* bindings file                                                           */
 /* ---------------------------------------------------------------------- */
 
@@ -232,6 +265,16 @@ void braid_bindings_set_lock_timeout (struct braid_bindings *b,
 int braid_bindings_load (struct braid_bindings *b,
                          const struct braid_binding *conf, size_t n,
                          unsigned int flags);
+
+/* Replace the file with the header and exactly these 'n' bindings
+ * (borrowed; written sorted as multipath-tools 0.9.7+ writes them),
+ * atomically (temp file 0600, fsync, rename, fsync of the directory),
+ * under the file lock; missing directories are created 0700.  The handle's
+ * table becomes the new one.  Returns 0 or -errno: -EINVAL for an empty
+ * alias or one holding blanks, '#' or '"', a bad WWID, an alias given two
+ * WWIDs or a WWID given two aliases (then nothing is written), -EROFS. */
+int braid_bindings_reset (struct braid_bindings *b,
+                          const struct braid_binding *list, size_t n);
 
 /* The state the last load left. */
 enum braid_bindings_state braid_bindings_state (const struct braid_bindings *b);

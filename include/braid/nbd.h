@@ -169,6 +169,14 @@ int braid_nbd_server_listen_unix (struct braid_nbd_server *srv,
 int braid_nbd_server_listen_tcp (struct braid_nbd_server *srv,
                                  const char *host, const char *port);
 
+/* Let TCP clients in only from 'cidr' ("192.0.2.0/24", "2001:db8::/32";
+ * a bare address is one host); call once per prefix.  With no prefix every
+ * TCP peer is accepted; once one is added, a TCP peer outside all of them
+ * is closed at accept and logged.  Unix-socket peers are not filtered (the
+ * socket file's mode decides).  'cidr' is not kept.  Returns 0, -EINVAL
+ * for a malformed prefix (see braid_nbd_server_get_error), or -ENOMEM. */
+int braid_nbd_server_allow (struct braid_nbd_server *srv, const char *cidr);
+
 /* The port of the first TCP listener, or 0 if none.  Borrowed 'srv'. */
 unsigned braid_nbd_server_tcp_port (const struct braid_nbd_server *srv);
 

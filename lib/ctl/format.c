@@ -1122,20 +1122,25 @@ braid_ctl_fmt_wildcards (struct braid_strbuf *out)
 
 /* ---- lookups ---- */
 
+static void
+map_ref_get (const void *table, size_t i, const char **name,
+             const char **wwid)
+{
+  const struct braid_mp_map_info *maps = table;
+
+  *name = maps[i].name;
+  *wwid = maps[i].wwid;
+}
+
 const struct braid_mp_map_info *
 braid_ctl_find_map (const struct braid_mp_snapshot *s, const char *name)
 {
-  size_t i;
+  long i;
 
-  if (s == NULL || name == NULL)
+  if (s == NULL)
     return NULL;
-  for (i = 0; i < s->nmaps; i++)
-    if (strcmp (s->maps[i].name, name) == 0)
-      return &s->maps[i];
-  for (i = 0; i < s->nmaps; i++)
-    if (strcmp (s->maps[i].wwid, name) == 0)
-      return &s->maps[i];
-  return NULL;
+  i = braid_map_ref_resolve (name, s->nmaps, map_ref_get, s->maps);
+  return i >= 0 ? &s->maps[i] : NULL;
 }
 
 const struct braid_mp_path_info *

@@ -214,6 +214,69 @@ braid_ctl_fmt_map_json (struct braid_strbuf *out,
   return out->err;
 }
 
+/* One "NAME" : "value" entry of the properties object; the separator
+ * goes before every entry but the first. */
+static void
+property_line (struct braid_strbuf *out, bool *first, const char *name,
+               size_t nlen, const char *value, size_t vlen)
+{
+  braid_strbuf_puts (out, *first ? "         \"" : ",\n         \"");
+  *first = false;
+  put_escaped (out, name, nlen);
+  braid_strbuf_puts (out, "\" : \"");
+  put_escaped (out, value, vlen);
+  braid_strbuf_puts (out, "\"");
+}
+
+/* Was "NAME=" (the 'n' bytes at 'line') already given on an earlier line
+ * of 'props'?  JSON wants each key once; udev keeps the last value, which
+ * for braid's probe is always the same value again. */
+static bool
+property_seen (const char *props, const char *line, size_t n)
+{
+  for (const char *l = props; l < line; ) {
+    if (strncmp (l, line, n) == 0)
+      return true;
+    l = strchr (l, '\n');
+    if (l == NULL)
+      break;
+    l++;
+  }
+  return false;
+}
+
+/* "properties": the udev properties the same disk would have on a host
+ * running multipath-tools, so installers that look there (Anaconda,
+ * blivet: DM_MULTIPATH_DEVICE_PATH, ID_FS_TYPE) see a map's member as a
+ * member: what multipath -u and 62-multipath.rules set (1, mpath_member,
+ * SYSTEMD_READY=0 for a path in a map; 0 for an orphan), then what braid
+ * read from the LUN (ID_SERIAL, ID_WWN, SCSI_IDENT_*, ...). */
+static void
+path_properties (struct braid_strbuf *out, const struct ctl_path_ref *r)
+{
+  const char *props = r->p->properties ? r->p->properties : "";
+  bool member = r->m != NULL, first = true;
+
+  braid_strbuf_puts (out, "      \"properties\" : {\n");
+  property_line (out, &first, "DM_MULTIPATH_DEVICE_PATH", 24,
+                 member ? "1" : "0", 1);
+  if (member) {
+    property_line (out, &first, "ID_FS_TYPE", 10, "mpath_member", 12);
+    property_line (out, &first, "SYSTEMD_READY", 13, "0", 1);
+  }
+  for (const char *l = props; *l; ) {
+    const char *nl = strchr (l, '\n');
+    size_t len = nl ? (size_t) (nl - l) : strlen (l);
+    const char *eq = memchr (l, '=', len);
+
+    if (eq && !property_seen (props, l, (size_t) (eq - l + 1)))
+      property_line (out, &first, l, (size_t) (eq - l), eq + 1,
+                     len - (size_t) (eq - l) - 1);
+    l += len + (nl ? 1 : 0);
+  }
+  braid_strbuf_puts (out, "\n      }\n");
+}
+
 /* braid's extra path keys: what an iSCSI path is, and its live figures. */
 static void
 path_extra (struct braid_strbuf *out, struct braid_strbuf *tmp,
@@ -240,10 +303,11 @@ path_extra (struct braid_strbuf *out, struct braid_strbuf *tmp,
                        "%s\"bytes_read\" : %" PRIu64 ",\n"
                        "%s\"bytes_written\" : %" PRIu64 ",\n"
                        "%s\"in_flight\" : %" PRIu32 ",\n"
-                       "%s\"latency_us\" : %" PRIu32 "\n",
+                       "%s\"latency_us\" : %" PRIu32 ",\n",
                        ind, p->lun, ind, p->tpg, ind, p->failures, ind,
                        p->ios, ind, p->bytes_read, ind, p->bytes_written,
                        ind, p->in_flight, ind, p->latency_us);
+  path_properties (out, r);
 }
 
 int

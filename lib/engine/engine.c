@@ -523,31 +523,19 @@ braid_mp_chk_name (int chk)
   }
 }
 
-static int
-wwid_from_name (const char *name, const char **wwid)
+static void
+map_ref_get (const void *table, size_t i, const char **name, const char **wwid)
 {
-  const char *p = name;
-  if (strncmp (p, "/dev/", 5) == 0)
-    p += 5;
-  if (strncmp (p, "disk/by-id/scsi-", 16) == 0) {
-    *wwid = p + 16;
-    return 1;
-  }
-  *wwid = p;
-  return 0;
+  const struct braid_mp_map *const *maps = table;
+  *name = maps[i]->name;
+  *wwid = maps[i]->wwid;
 }
 
 struct braid_mp_map *
 braid_mp_find_map (struct braid_mp *mp, const char *name)
 {
-  const char *w;
-  int byid = wwid_from_name (name, &w);
-  for (size_t i = 0; i < mp->nmaps; i++) {
-    struct braid_mp_map *m = mp->maps[i];
-    if (strcmp (m->wwid, w) == 0 || (!byid && strcmp (m->name, w) == 0))
-      return m;
-  }
-  return NULL;
+  long i = braid_map_ref_resolve (name, mp->nmaps, map_ref_get, mp->maps);
+  return i >= 0 ? mp->maps[i] : NULL;
 }
 
 struct braid_mp_path *

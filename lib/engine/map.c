@@ -669,13 +669,15 @@ braid_mp_map_remove (struct braid_mp_map *m, int force)
 int
 braid_mp_add_map (struct braid_mp *mp, const char *name)
 {
-  const char *w = name;
-  if (strncmp (w, "/dev/", 5) == 0)
-    w += 5;
-  if (strncmp (w, "disk/by-id/scsi-", 16) == 0)
-    w += 16;
+  const char *w;
+  int kind = braid_map_ref_parse (name, &w);
+  if (kind < 0) {
+    mp_set_error (mp, "add map: no map named");
+    return -EINVAL;
+  }
   /* A name bound in the bindings file stands for its WWID. */
-  const char *bound = mp->bindings ? braid_bindings_wwid_for_alias (mp->bindings, w) : NULL;
+  const char *bound = mp->bindings && kind != BRAID_MAP_REF_WWID
+                      ? braid_bindings_wwid_for_alias (mp->bindings, w) : NULL;
   if (bound)
     w = bound;
   int n = 0;

@@ -515,6 +515,9 @@ conn_read (struct braid_iscsi *s)
       if (k <= 0)
         goto buffered;
       n = readv (s->fd, v, k);
+      size_t asked = 0;
+      for (int i = 0; i < k; i++)
+        asked += v[i].iov_len;
       if (n > 0) {
         if (s->ddigest) {
           size_t left = (size_t) n;
@@ -532,6 +535,10 @@ conn_read (struct braid_iscsi *s)
         int r = rx_process (s);
         if (r < 0)
           return r;
+        /* A short read emptied the socket: the loop's poll, not another
+         * recv that would only say EAGAIN, tells when more arrives. */
+        if ((size_t) n < asked)
+          return 0;
         continue;
       }
     }
@@ -557,6 +564,8 @@ conn_read (struct braid_iscsi *s)
         int r = rx_process (s);
         if (r < 0)
           return r;
+        if ((size_t) n < want)
+          return 0;
         continue;
       }
     }

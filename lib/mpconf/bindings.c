@@ -550,6 +550,88 @@ braid_bindings_load (struct braid_bindings *b,
   return rc;
 }
 
+/* A name multipath-tools can read back from a bindings line. */
+static bool
+alias_ok (const char *a)
+{
+  return a != NULL && *a != '\0' && strlen (a) < BRAID_WWID_SIZE
+         && strpbrk (a, " \t\n\r#\"") == NULL;
+}
+
+int
+braid_bindings_reset (struct braid_bindings *b,
+                      const struct braid_binding *list, size_t n)
+{
+  struct table t = { NULL, 0, 0 };
+  struct mpstate_file f;
+  size_t i, j;
+  int rc = 0;
+
+  b->err[0] = '\0';
+  if (list == NULL && n > 0) {
+    braid_set_error (b->err, sizeof b->err, "no binding array");
+    return -EINVAL;
+  }
+  for (i = 0; i < n && rc == 0; i++) {
+    if (!alias_ok (list[i].alias) || list[i].wwid == NULL
+        || !mpstate_wwid_ok (list[i].wwid)) {
+      braid_set_error (b->err, sizeof b->err, "invalid binding \"%s %s\"",
+                       list[i].alias ? list[i].alias : "",
+                       list[i].wwid ? list[i].wwid : "");
+      rc = -EINVAL;
+      break;
+    }
+    for (j = 0; j < i; j++)
+      if (strcmp (list[j].wwid, list[i].wwid) == 0) {
+        braid_set_error (b->err, sizeof b->err,
+                         "wwid %s bound to both %s and %s", list[i].wwid,
+                         list[j].alias, list[i].alias);
+        rc = -EINVAL;
+      }
+    if (rc == 0) {
+      switch (table_add (&t, list[i].alias, list[i].wwid)) {
+      case BINDING_CONFLICT:
+        braid_set_error (b->err, sizeof b->err,
+                         "alias %s bound to two wwids", list[i].alias);
+        rc = -EINVAL;
+        break;
+      case BINDING_ERROR:
+        braid_set_error (b->err, sizeof b->err, "out of memory");
+        rc = -ENOMEM;
+        break;
+      default:
+        break;
+      }
+    }
+  }
+  if (rc < 0) {
+    table_clear (&t);
+    return rc;
+  }
+  /* The lock orders us after any multipath-tools writer of the old file. */
+  rc = mpstate_open (b->path, true, BRAID_BINDINGS_HEADER, b->lock_timeout_ms,
+                     &f, b->err, sizeof b->err);
+  if (rc < 0) {
+    table_clear (&t);
+    return rc;
+  }
+  if (!f.can_write) {
+    braid_set_error (b->err, sizeof b->err,
+                     "cannot replace read-only bindings file %s", b->path);
+    rc = -EROFS;
+  }
+  else {
+    table_clear (&b->tab);
+    b->tab = t;
+    t = (struct table) { NULL, 0, 0 };
+    rc = write_file (b);
+    b->state = rc == 0 ? BRAID_BINDINGS_OK : BRAID_BINDINGS_NOT_LOADED;
+  }
+  mpstate_close (&f);
+  table_clear (&t);
+  return rc;
+}
+
 /* ---- choosing an alias ---- */
 
 struct taken_ctx {

@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 
@@ -249,6 +250,20 @@ struct nbd_listener {
   unsigned port;                       /* TCP port, 0 for Unix */
 };
 
+/* ---- allow.c: TCP peer prefixes ---- */
+
+struct nbd_allow {
+  int family;                          /* AF_INET or AF_INET6 */
+  unsigned char addr[16];
+  unsigned plen;                       /* prefix length in bits */
+};
+
+/* Parse "addr" or "addr/len" (IPv4 or IPv6).  Returns 0 or -EINVAL. */
+int nbd_allow_parse (const char *cidr, struct nbd_allow *out);
+/* Is 'sa' inside one of the n prefixes?  Non-IP peers always are. */
+bool nbd_allow_match (const struct nbd_allow *list, size_t n,
+                      const struct sockaddr *sa);
+
 struct braid_nbd_server {
   struct braid_loop *loop;
   struct braid_nbd_server_config cfg;  /* with defaults filled in */
@@ -266,6 +281,8 @@ struct braid_nbd_server {
   unsigned walking;                    /* inside a walk of 'conns':
                                           connection frees wait */
   bool shutting_down;
+  struct nbd_allow *allow;             /* TCP peers allowed; none: all */
+  size_t nallow;
 };
 
 void nbd_server_set_error (struct braid_nbd_server *srv, const char *fmt, ...)

@@ -140,6 +140,7 @@ braid_nbd_server_free (struct braid_nbd_server *srv)
   braid_timer_free (srv->kick_timer);
   braid_timer_free (srv->accept_timer);
   free (srv->default_export);
+  free (srv->allow);
   free (srv);
 }
 
@@ -250,6 +251,13 @@ listener_cb (struct braid_loop *loop, int fd, unsigned revents, void *opaque)
       setsockopt (cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     }
     describe_peer (&ss, peer, sizeof peer);
+    if (srv->nallow
+        && !nbd_allow_match (srv->allow, srv->nallow, (struct sockaddr *) &ss)) {
+      NBD_LOG (srv, BRAID_LOG_WARNING, "nbd: %s is not in the allowed "
+               "networks, connection refused", peer);
+      close (cfd);
+      continue;
+    }
     if (nbd_conn_new (srv, cfd, peer) == NULL) {
       NBD_LOG (srv, BRAID_LOG_ERR, "nbd: cannot set up a connection: %s",
                strerror (errno));

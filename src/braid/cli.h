@@ -8,6 +8,9 @@
 #ifndef BRAID_CLI_H
 #define BRAID_CLI_H
 
+#include <stdbool.h>
+#include <sys/stat.h>
+
 struct cli_env {
   const char *config;               /* --config, default /etc/multipath.conf */
   const char *config_dir;           /* --config-dir, /etc/multipath/conf.d */
@@ -52,6 +55,18 @@ int cli_inquiry (struct cli_env *env, int argc, char **argv);
 
 /* cmd_multipath.c: multipath(8)-style flags (-t, -T, -ll, -l, -d, ...). */
 int cli_multipath (struct cli_env *env, int argc, char **argv);
+/* Its helpers other commands share.  The configuration env points at
+ * (diagnostics up to 'level' printed), NULL if refused; the caller frees
+ * it with braid_mpconf_free(). */
+struct braid_mpconf;
+struct braid_mpconf *cli_mpconf_load (struct cli_env *env, int level);
+/* One round trip with braidd: 0 and *reply (malloc'd, the caller frees
+ * it), or -errno after saying why (unless 'quiet'), naming 'what'. */
+int cli_ctl_ask (const struct cli_env *env, const char *cmd, char **reply,
+                 const char *what, bool quiet);
+
+/* cmd_sysroot.c: "braid sysroot DIR [--only MAP...]". */
+int cli_sysroot (struct cli_env *env, int argc, char **argv);
 
 /* cmd_conf.c: "braid conf [enable|disable]" (mpathconf for braid). */
 int cli_conf (struct cli_env *env, int argc, char **argv);
@@ -64,6 +79,11 @@ char *cli_conf_default_text (const char *ufn, const char *fm,
                              int blacklist_all);
 char *cli_conf_edit_text (const char *text, const char *ufn, const char *fm,
                           int blacklist_all);
+/* Replace 'path' with 'text' atomically (temp file with the old file's
+ * mode and owner, else 0644; parsed as a multipath.conf first; synced,
+ * renamed, directory synced).  Returns 0 or -1 after printing why. */
+int cli_conf_write_text (const char *path, const char *text,
+                         const struct stat *old);
 /* Does 'text' start with braid conf's marker line? */
 int cli_conf_is_ours (const char *text);
 /* 1 if a top-level blacklist section holds devnode ".*" (or "*"), else 0;

@@ -400,8 +400,9 @@ check_file (const char *path, const char *shown_as)
 /* Replace 'path' with 'text': a temporary file next to it (the old file's
  * mode and owner, else 0644), checked by the parser, synced, renamed over
  * it, the directory synced. */
-static int
-write_text (const char *path, const char *text, const struct stat *old)
+int
+cli_conf_write_text (const char *path, const char *text,
+                     const struct stat *old)
 {
   char tmp[4200], dir[4200];
   size_t len = strlen (text);
@@ -706,7 +707,7 @@ cli_conf (struct cli_env *env, int argc, char **argv)
     }
   if (text && strcmp (text, next) == 0)
     printf ("%s is unchanged\n", path);
-  else if (write_text (path, next, text ? &st : NULL) < 0)
+  else if (cli_conf_write_text (path, next, text ? &st : NULL) < 0)
     {
       free (text);
       free (next);

@@ -30,8 +30,11 @@ send_words (struct cli_env *env, struct braid_strbuf *cmd)
   }
   if (reply && strcmp (reply, "ok\n") != 0)
     fputs (reply, stdout);
+  /* braidd puts the reasons first and "fail" last. */
+  size_t rl = reply ? strlen (reply) : 0;
+  int failed = r == 1 || (rl > 6 && strcmp (reply + rl - 6, "\nfail\n") == 0);
   free (reply);
-  return r == 1 ? 1 : 0;
+  return failed;
 }
 
 /* Quote a word with the multipath.conf rules ("" inside quotes). */

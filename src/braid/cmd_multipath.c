@@ -91,6 +91,12 @@ load (struct cli_env *env, int level)
   return rc == 0 ? conf : NULL;
 }
 
+struct braid_mpconf *
+cli_mpconf_load (struct cli_env *env, int level)
+{
+  return load (env, level);
+}
+
 static int
 cmd_dump (struct cli_env *env, int level)
 {
@@ -171,6 +177,13 @@ ctl_ask (const struct cli_env *env, const char *cmd, char **reply,
                    strerror (-rc));
     }
   return rc;
+}
+
+int
+cli_ctl_ask (const struct cli_env *env, const char *cmd, char **reply,
+             const char *what, bool quiet)
+{
+  return ctl_ask (env, cmd, reply, what, quiet);
 }
 
 /* Append 'w' to 'cmd' double-quoted with the multipath.conf rules (an
@@ -402,13 +415,23 @@ nomem:
   return -ENOMEM;
 }
 
-static const struct mp_map *
-view_map_by_name (const struct mp_view *v, const char *name)
+static void
+view_map_get (const void *table, size_t i, const char **name,
+              const char **wwid)
 {
-  for (size_t i = 0; i < v->nmaps; i++)
-    if (strcmp (v->maps[i].name, name) == 0)
-      return &v->maps[i];
-  return NULL;
+  const struct mp_map *maps = table;
+
+  *name = maps[i].name;
+  *wwid = maps[i].wwid;
+}
+
+/* braidd's map that 'ref' names (alias, WWID, by-id or mapper form). */
+static const struct mp_map *
+view_map_by_ref (const struct mp_view *v, const char *ref)
+{
+  long i = braid_map_ref_resolve (ref, v->nmaps, view_map_get, v->maps);
+
+  return i >= 0 ? &v->maps[i] : NULL;
 }
 
 static const struct mp_map *
@@ -433,27 +456,6 @@ view_path (const struct mp_view *v, const char *name)
 /* ---------------------------------------------------------------------- */
 /* DEV arguments                                                           */
 /* ---------------------------------------------------------------------- */
-
-/* "/dev/disk/by-id/scsi-W" and "disk/by-id/scsi-W" name W; "/dev/mapper/M"
- * and "mapper/M" name the map M.  Returns the word to look up and sets
- * *by_id when it is a WWID for certain. */
-static const char *
-dev_word (const char *dev, bool *by_id)
-{
-  const char *p = dev;
-
-  *by_id = false;
-  if (strncmp (p, "/dev/", 5) == 0)
-    p += 5;
-  if (strncmp (p, "disk/by-id/scsi-", 16) == 0)
-    {
-      *by_id = true;
-      return p + 16;
-    }
-  if (strncmp (p, "mapper/", 7) == 0)
-    return p + 7;
-  return p;
-}
 
 /* A braid path name or an H:C:T:L: only braidd can say which WWID. */
 static bool
@@ -505,18 +507,24 @@ static int
 resolve_wwid (const struct cli_env *env, const struct mp_view *v,
               const char *dev, char *out, size_t len)
 {
-  bool by_id;
-  const char *w = dev_word (dev, &by_id);
+  const char *w;
+  int kind = braid_map_ref_parse (dev, &w);
+  bool by_id = kind == BRAID_MAP_REF_WWID;
   const struct mp_map *m;
   const struct mp_path *p;
 
+  if (kind < 0)
+    {
+      cli_error ("'%s' is not a valid argument", dev);
+      return 1;
+    }
+  if (v && (m = view_map_by_ref (v, dev)) != NULL)
+    {
+      snprintf (out, len, "%s", m->wwid);
+      return 0;
+    }
   if (!by_id && v)
     {
-      if ((m = view_map_by_name (v, w)) != NULL)
-        {
-          snprintf (out, len, "%s", m->wwid);
-          return 0;
-        }
       if ((p = view_path (v, w)) != NULL)
         {
           snprintf (out, len, "%s", p->wwid);
@@ -800,10 +808,8 @@ cmd_flush_one (struct cli_env *env, const char *dev, int retries)
     }
   if (view_get (env, &v, false, "-f", false) < 0)
     return 1;
-  w = dev_word (dev, &by_id);
-  m = by_id ? view_map_by_wwid (&v, w) : view_map_by_name (&v, w);
-  if (!m && !by_id)
-    m = view_map_by_wwid (&v, w);
+  by_id = braid_map_ref_parse (dev, &w) == BRAID_MAP_REF_WWID;
+  m = view_map_by_ref (&v, dev);
   if (!m)
     {
       if (!by_id && looks_like_path (w))
@@ -893,10 +899,10 @@ static bool
 dry_alias_taken (void *opaque, const char *alias, const char *wwid)
 {
   const struct dry_names *dn = opaque;
-  const struct mp_map *m = view_map_by_name (dn->v, alias);
-
-  if (m && strcmp (m->wwid, wwid) != 0)
-    return true;
+  for (size_t i = 0; i < dn->v->nmaps; i++)
+    if (strcmp (dn->v->maps[i].name, alias) == 0
+        && strcmp (dn->v->maps[i].wwid, wwid) != 0)
+      return true;
   for (size_t i = 0; i < dn->ngiven; i++)
     if (strcmp (dn->given[i], alias) == 0)
       return true;
@@ -1060,6 +1066,38 @@ dry_print (const char *name, const char *wwid, const struct mp_path *const *pp,
   free (views);
 }
 
+/* -d -v3: multipath's "paths list" (print_all_paths with its banner and
+ * PRINT_PATH_LONG), then, in multipath's -v3 log words, what happens to
+ * the maps braidd already has and which paths are their members - the
+ * paths an installer must not offer on their own. */
+static void
+dry_existing (const struct cli_env *env, const struct mp_view *v,
+              const char *want)
+{
+  char *reply = NULL;
+
+  if (ctl_ask (env, "show paths format \"%w %i %d %D %p %t %T %s %o\"",
+               &reply, "-d", true) == 0
+      && !reply_empty (reply) && strcmp (reply, "fail\n") != 0)
+    {
+      fputs ("===== paths list =====\n", stdout);
+      fputs (reply, stdout);
+    }
+  free (reply);
+  for (size_t i = 0; i < v->nmaps; i++)
+    {
+      const struct mp_map *m = &v->maps[i];
+
+      if (*want && strcmp (want, m->wwid) != 0)
+        continue;
+      for (size_t j = 0; j < v->npaths; j++)
+        if (strcmp (v->paths[j].map, m->name) == 0)
+          fprintf (stderr, "%s: %s: multipath member of %s (%s)\n",
+                   v->paths[j].dev, v->paths[j].hcil, m->name, m->wwid);
+      fprintf (stderr, "%s: set ACT_NOTHING (map unchanged)\n", m->name);
+    }
+}
+
 static int
 cmd_dry_run (struct cli_env *env, int level, const char *dev,
              bool ignore_wwids, int pgpolicy_flag)
@@ -1092,6 +1130,8 @@ cmd_dry_run (struct cli_env *env, int level, const char *dev,
       cli_error ("out of memory");
       goto out;
     }
+  if (level > BRAID_LOG_NOTICE)
+    dry_existing (env, &v, want);
 
   /* orphan paths, one would-be map per WWID, in braidd's path order */
   for (size_t i = 0; i < v.npaths; i++)
@@ -1186,7 +1226,7 @@ cmd_settings (struct cli_env *env, int level, int argc, char **argv)
       /* a live path: braidd knows its vendor, product, WWID and name */
       char wwid[BRAID_WWID_SIZE];
       const struct mp_path *p = NULL;
-      bool by_id;
+      const char *w = dev;
 
       if (view_get (env, &v, true, "-T", false) < 0)
         return 1;
@@ -1195,7 +1235,8 @@ cmd_settings (struct cli_env *env, int level, int argc, char **argv)
           view_free (&v);
           return 1;
         }
-      p = view_path (&v, dev_word (dev, &by_id));
+      braid_map_ref_parse (dev, &w);
+      p = view_path (&v, w);
       for (size_t i = 0; !p && i < v.npaths; i++)
         if (strcmp (v.paths[i].wwid, wwid) == 0)
           p = &v.paths[i];

@@ -49,6 +49,9 @@ static const struct {
   { "resume", cli_daemon, NULL },
   { "disablequeueing", cli_daemon, NULL },
   { "restorequeueing", cli_daemon, NULL },
+#ifdef BRAID_HAVE_MULTIPATH
+  { "sysroot", cli_sysroot, "sysroot DIR [--only MAP...]             write DIR/etc/multipath.conf, wwids, bindings for braidd's maps" },
+#endif
   { "conf", cli_conf, "conf [enable|disable] [--force] ...    write or show a default multipath.conf (mpathconf)" },
 };
 

@@ -44,6 +44,14 @@ param (const struct braid_cli_cmd *c, int code)
   return braid_cli_param (c, (uint8_t) code);
 }
 
+/* An unknown map reference: named, then multipathd's "fail" line. */
+static int
+map_not_found (struct braid_strbuf *r, const char *name)
+{
+  braid_strbuf_printf (r, "map %s not found\nfail\n", name ? name : "");
+  return -ENOENT;
+}
+
 static int
 h_topology (void *o, const struct braid_cli_cmd *c, struct braid_strbuf *r)
 {
@@ -53,7 +61,8 @@ h_topology (void *o, const struct braid_cli_cmd *c, struct braid_strbuf *r)
     return -ENOMEM;
   const char *name = param (c, BRAID_CLI_KEY_MAP);
   const struct braid_mp_map_info *only = name ? braid_ctl_find_map (s, name) : NULL;
-  int ret = (name && !only) ? -ENOENT : braid_ctl_fmt_topology (r, s, only, 0);
+  int ret = (name && !only) ? map_not_found (r, name)
+                             : braid_ctl_fmt_topology (r, s, only, 0);
   braid_mp_snapshot_free (s);
   return ret;
 }
@@ -131,7 +140,7 @@ h_map (void *o, const struct braid_cli_cmd *c, struct braid_strbuf *r)
     return -ENOMEM;
   const char *name = param (c, BRAID_CLI_KEY_MAP);
   const struct braid_mp_map_info *m = name ? braid_ctl_find_map (s, name) : NULL;
-  int ret = -ENOENT;
+  int ret = m ? 0 : map_not_found (r, name);
   if (m) {
     if (c->fingerprint == FP3 (VRB_LIST, KEY_MAP, KEY_JSON))
       ret = braid_ctl_fmt_map_json (r, m);
@@ -213,7 +222,7 @@ find_map (struct daemon *d, const struct braid_cli_cmd *c, struct braid_strbuf *
   const char *name = param (c, BRAID_CLI_KEY_MAP);
   struct braid_mp_map *m = name ? braid_mp_find_map (d->mp, name) : NULL;
   if (!m)
-    braid_strbuf_printf (r, "map %s not found\n", name ? name : "");
+    map_not_found (r, name);
   return m;
 }
 
@@ -346,6 +355,9 @@ login_done (void *opaque, int status)
   }
   if (--lr->pending == 0) {
     nodes_save (lr->d);
+    /* The reasons come first; a last "fail" line makes braid exit 1. */
+    if (lr->failed)
+      braid_strbuf_puts (braid_ctl_deferred_reply (lr->reply), "fail\n");
     braid_ctl_reply_done (lr->reply, lr->failed ? -EIO : 0);
     free (lr);
   }
@@ -449,7 +461,7 @@ h_logout (void *o, const struct braid_cli_cmd *c, struct braid_strbuf *r)
   }
   nodes_save (d);
   if (!done) {
-    braid_strbuf_printf (r, "no session to %s\n", target);
+    braid_strbuf_printf (r, "no session to %s\nfail\n", target);
     return 1;
   }
   return 0;

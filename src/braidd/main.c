@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -175,7 +176,7 @@ usage (FILE *f)
   fprintf (f, "usage: braidd [-f] [-v] [--config FILE] [--config-dir DIR] [--wwids FILE]\n"
               "              [--bindings FILE] [--state-dir DIR] [--run-dir DIR]\n"
               "              [--braid-config FILE (default " BRAID_BCONF_DEFAULT_FILE ")]\n"
-              "              [--nbd-tcp HOST:PORT] [--login PORTAL,TARGET]...\n");
+              "              [--nbd-tcp HOST:PORT [--nbd-allow CIDR]...] [--login PORTAL,TARGET]...\n");
 }
 
 static void
@@ -203,9 +204,12 @@ main (int argc, char **argv)
     { "nbd-tcp", 1, NULL, 't' }, { "login", 1, NULL, 'l' },
     { "braid-config", 1, NULL, 'B' },
     { "foreground", 0, NULL, 'f' }, { "verbose", 0, NULL, 'v' },
+    { "nbd-allow", 1, NULL, 'A' },
     { "help", 0, NULL, 'h' }, { NULL, 0, NULL, 0 },
   };
   struct daemon_node *logins = NULL;
+  const char *allow[64];
+  int nallow = 0;
   int c;
 
   while ((c = getopt_long (argc, argv, "fvh", opts, NULL)) != -1) {
@@ -218,6 +222,13 @@ main (int argc, char **argv)
     case 'r': d.run_dir = optarg; break;
     case 't': d.nbd_tcp = optarg; break;
     case 'B': d.braid_config = optarg; break;
+    case 'A':
+      if (nallow == (int) (sizeof allow / sizeof allow[0])) {
+        fprintf (stderr, "braidd: at most %zu --nbd-allow prefixes\n", sizeof allow / sizeof allow[0]);
+        return 2;
+      }
+      allow[nallow++] = optarg;
+      break;
     case 'f': d.foreground = 1; break;
     case 'v': d.verbose++; log_level++; break;
     case 'l': {
@@ -240,7 +251,14 @@ main (int argc, char **argv)
     default: usage (stderr); return 2;
     }
   }
+  if (nallow && !d.nbd_tcp) {
+    fprintf (stderr, "braidd: --nbd-allow filters TCP clients: it needs --nbd-tcp\n");
+    return 2;
+  }
   umask (077);
+  /* The process holds CHAP secrets for reconnects: no core dump of it,
+   * and no ptrace by anyone but root. */
+  prctl (PR_SET_DUMPABLE, 0, 0, 0, 0);
   if (mkdir_p (d.run_dir, 0700) < 0 || mkdir_p (d.state_dir, 0700) < 0) {
     fprintf (stderr, "braidd: cannot create %s or %s: %s\n", d.run_dir, d.state_dir,
              strerror (errno));
@@ -287,6 +305,11 @@ main (int argc, char **argv)
              d.nbd ? braid_nbd_server_get_error (d.nbd) : strerror (errno));
     return 1;
   }
+  for (int i = 0; i < nallow; i++)
+    if (braid_nbd_server_allow (d.nbd, allow[i]) < 0) {
+      fprintf (stderr, "braidd: --nbd-allow %s: %s\n", allow[i], braid_nbd_server_get_error (d.nbd));
+      return 2;
+    }
   if (d.nbd_tcp) {
     char host[256];
     const char *colon = strrchr (d.nbd_tcp, ':');
@@ -336,6 +359,9 @@ main (int argc, char **argv)
   braid_nbd_server_shutdown (d.nbd);
   for (int i = 0; i < 100 && braid_nbd_server_busy (d.nbd); i++)
     braid_loop_run_once (d.loop, 20);
+  /* Freeing the engine removes its maps; their events must not reach
+   * the exports of a server already gone. */
+  braid_mp_set_event_fn (d.mp, NULL, NULL);
   braid_nbd_server_free (d.nbd);
   braid_mp_free (d.mp);
   braid_loop_del_fd (d.loop, sfd);

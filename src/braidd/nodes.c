@@ -58,7 +58,8 @@ int
 state_write_json (struct daemon *d, const char *path, json_object *root)
 {
   char tmp[4200];
-  const char *text = json_object_to_json_string_ext (root, JSON_C_TO_STRING_PRETTY);
+  const char *text = json_object_to_json_string_ext (root, JSON_C_TO_STRING_PRETTY
+                                                       | JSON_C_TO_STRING_NOSLASHESCAPE);
   snprintf (tmp, sizeof tmp, "%s.tmp", path);
   int fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   int r = 0;

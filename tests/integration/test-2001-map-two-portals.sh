@@ -50,17 +50,9 @@ BRAIDD_PATHS=2 start_braidd plain \
 expect_one_map plain "$wwid" "127.0.0.1:$port" "127.0.0.2:$port"
 
 # The wwids file: multipath-tools' header, then the WWID line.
-printf '%s\n' \
-  '# Multipath wwids, Version : 1.0' \
-  '# NOTE: This file is automatically maintained by multipath and multipathd.' \
-  '# You should not need to edit this file in normal circumstances.' \
-  '#' \
-  '# Valid WWIDs:' \
-  "/$wwid/" > "$TMPDIR_TEST/wwids.expected"
-if ! cmp "$(braidd_wwids plain)" "$TMPDIR_TEST/wwids.expected"; then
-  diff -u "$TMPDIR_TEST/wwids.expected" "$(braidd_wwids plain)" >&2 || true
-  fail "wwids file differs from multipath-tools' format"
-fi
+mp_wwids_text "/$wwid/" > "$TMPDIR_TEST/wwids.expected"
+assert_file_is "$(braidd_wwids plain)" "$TMPDIR_TEST/wwids.expected" \
+  "wwids file (multipath-tools' format)"
 pass "wwids file holds /$wwid/"
 stop_braidd plain
 
@@ -70,24 +62,12 @@ BRAIDD_CONF='defaults {
 }' BRAIDD_PATHS=2 start_braidd ufn \
   --login "127.0.0.1:$port,$iqn" --login "127.0.0.2:$port,$iqn"
 expect_one_map ufn mpatha "127.0.0.1:$port" "127.0.0.2:$port"
-printf '%s\n' \
-  '# Multipath bindings, Version : 1.0' \
-  '# NOTE: this file is automatically maintained by the multipath program.' \
-  '# You should not need to edit this file in normal circumstances.' \
-  '#' \
-  '# Format:' \
-  '# alias wwid' \
-  '#' \
-  "mpatha $wwid" > "$TMPDIR_TEST/bindings.expected"
-if ! cmp "$(braidd_bindings ufn)" "$TMPDIR_TEST/bindings.expected"; then
-  diff -u "$TMPDIR_TEST/bindings.expected" "$(braidd_bindings ufn)" >&2 || true
-  fail "bindings file differs from multipath-tools' format"
-fi
+mp_bindings_text "mpatha $wwid" > "$TMPDIR_TEST/bindings.expected"
+assert_file_is "$(braidd_bindings ufn)" "$TMPDIR_TEST/bindings.expected" \
+  "bindings file (multipath-tools' format)"
 pass "bindings file holds 'mpatha $wwid'"
-if ! cmp "$(braidd_wwids ufn)" "$TMPDIR_TEST/wwids.expected"; then
-  diff -u "$TMPDIR_TEST/wwids.expected" "$(braidd_wwids ufn)" >&2 || true
-  fail "wwids file (user_friendly_names) differs"
-fi
+assert_file_is "$(braidd_wwids ufn)" "$TMPDIR_TEST/wwids.expected" \
+  "wwids file (user_friendly_names)"
 stop_braidd ufn
 
 # 3. IPv4 and IPv6 portals of the same target: still one map.

@@ -69,19 +69,8 @@ expect ()
 # wwids_is LINE...: the wwids file is multipath-tools' header, then LINEs.
 wwids_is ()
 {
-  {
-    printf '%s\n' \
-      '# Multipath wwids, Version : 1.0' \
-      '# NOTE: This file is automatically maintained by multipath and multipathd.' \
-      '# You should not need to edit this file in normal circumstances.' \
-      '#' \
-      '# Valid WWIDs:'
-    if (( $# )); then printf '%s\n' "$@"; fi
-  } > "$TMPDIR_TEST/wwids.expected"
-  if ! cmp -s "$wwids" "$TMPDIR_TEST/wwids.expected"; then
-    diff -u "$TMPDIR_TEST/wwids.expected" "$wwids" >&2 || true
-    fail "wwids file differs"
-  fi
+  mp_wwids_text "$@" > "$TMPDIR_TEST/wwids.expected"
+  assert_file_is "$wwids" "$TMPDIR_TEST/wwids.expected" "wwids file"
 }
 
 # ---- -ll / -l

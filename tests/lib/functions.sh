@@ -157,6 +157,15 @@ _braid_run_cleanups ()
       || _braid_msg "warning: cleanup '${_braid_cleanups[i]}' failed"
   done
   _braid_release_ports
+  # A daemon's sanitizer report lands in its log, often at exit, after the
+  # test stopped looking: any report fails the test.
+  if [[ -n ${TMPDIR_TEST:-} && -d $TMPDIR_TEST ]]; then
+    while read -r f; do
+      _braid_msg "FAIL: sanitizer report in $f:"
+      grep -m 20 -A 12 -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$f" >&2
+      [[ $rc == 0 || $rc == 77 ]] && rc=1
+    done < <(grep -rlE --binary-files=text 'ERROR: (Address|Leak)Sanitizer|: runtime error:' "$TMPDIR_TEST" 2>/dev/null)
+  fi
   if [[ -n ${TMPDIR_TEST:-} && -d $TMPDIR_TEST ]]; then
     if [[ -n ${BRAID_KEEP_TMP:-} ]]; then
       _braid_msg "keeping $TMPDIR_TEST (BRAID_KEEP_TMP)"
@@ -322,7 +331,33 @@ braid_bin ()
     fi
   done
   [[ -n ${p:-} ]] || fail "program '$1' not built (looked in $BRAID_BUILD_DIR)"
+  if [[ -n ${BRAID_VALGRIND_DIR:-} ]]; then
+    p=$(_braid_valgrind_wrapper "$1" "$p")
+  fi
   echo "$p"
+}
+
+# With BRAID_VALGRIND_DIR set (make check-valgrind), every braid program a
+# test runs goes through memcheck: braid_bin hands out a wrapper that execs
+# valgrind (same pid, so pid checks still hold) with one log per process in
+# that directory; scripts/valgrind-summary reads them afterwards, because a
+# daemon's leak report comes at its exit, after the test stopped looking.
+_braid_valgrind_wrapper ()
+{
+  local name=$1 real=$2 w
+  requires valgrind
+  w=$TMPDIR_TEST/valgrind-bin/$name
+  if [[ ! -x $w ]]; then
+    mkdir -p "$TMPDIR_TEST/valgrind-bin" "$BRAID_VALGRIND_DIR"
+    cat > "$w" <<EOT
+#!/bin/sh
+exec valgrind --error-exitcode=99 --leak-check=full --show-leak-kinds=definite \\
+  --errors-for-leak-kinds=definite --log-file="$BRAID_VALGRIND_DIR/$BRAID_TEST_NAME.$name.%p.log" \\
+  "$real" "\$@"
+EOT
+    chmod +x "$w"
+  fi
+  echo "$w"
 }
 
 # iscsi_url ADDR PORT IQN LUN: a libiscsi URL, IPv6 addresses bracketed.
@@ -841,4 +876,41 @@ iscsi_login_probe ()
 {
   requires "$BRAID_PYTHON"
   timeout 30 "$BRAID_PYTHON" "$BRAID_TEST_LIB_DIR/iscsi-login-probe.py" "$@"
+}
+
+# mp_wwids_text [LINE...]: multipath-tools' wwids file: its 5-line header,
+# then the LINEs ("/<wwid>/" for an entry).
+mp_wwids_text ()
+{
+  printf '%s\n' \
+    '# Multipath wwids, Version : 1.0' \
+    '# NOTE: This file is automatically maintained by multipath and multipathd.' \
+    '# You should not need to edit this file in normal circumstances.' \
+    '#' \
+    '# Valid WWIDs:'
+  if (( $# )); then printf '%s\n' "$@"; fi
+}
+
+# mp_bindings_text [LINE...]: multipath-tools' bindings file: its 7-line
+# header, then the LINEs ("<alias> <wwid>").
+mp_bindings_text ()
+{
+  printf '%s\n' \
+    '# Multipath bindings, Version : 1.0' \
+    '# NOTE: this file is automatically maintained by the multipath program.' \
+    '# You should not need to edit this file in normal circumstances.' \
+    '#' \
+    '# Format:' \
+    '# alias wwid' \
+    '#'
+  if (( $# )); then printf '%s\n' "$@"; fi
+}
+
+# assert_file_is FILE EXPECTED_FILE WHAT: byte for byte, else the diff and fail.
+assert_file_is ()
+{
+  if ! cmp -s "$1" "$2"; then
+    diff -u "$2" "$1" >&2 || true
+    fail "$3: $1 differs"
+  fi
 }

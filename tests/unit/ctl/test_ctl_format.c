@@ -198,6 +198,11 @@ test_json_paths_braid (void **state)
   sn.paths[0].bytes_written = 8192;
   sn.paths[0].in_flight = 3;
   sn.paths[0].latency_us = 250;
+  /* The LUN's own properties follow the member ones; a line without '='
+   * is skipped, a quote is escaped, a repeated name is given once. */
+  sn.paths[0].properties
+    = strdup ("ID_SERIAL=360014055b9485a9d4314afc92a5e3b12\njunk\n"
+              "SCSI_VENDOR=LIO\"X\nID_SERIAL=360014055b9485a9d4314afc92a5e3b12\n");
   snap_orphan (&sn, "ip-10.0.0.9:3260-iscsi-iqn.x-lun-0", "");
   assert_int_equal (braid_ctl_fmt_paths_json (&sb, &sn.s), 0);
   p = sb.buf;
@@ -215,7 +220,14 @@ test_json_paths_braid (void **state)
                               "      \"bytes_read\" : 4096000,\n"
                               "      \"bytes_written\" : 8192,\n"
                               "      \"in_flight\" : 3,\n"
-                              "      \"latency_us\" : 250\n"
+                              "      \"latency_us\" : 250,\n"
+                              "      \"properties\" : {\n"
+                              "         \"DM_MULTIPATH_DEVICE_PATH\" : \"1\",\n"
+                              "         \"ID_FS_TYPE\" : \"mpath_member\",\n"
+                              "         \"SYSTEMD_READY\" : \"0\",\n"
+                              "         \"ID_SERIAL\" : \"360014055b9485a9d4314afc92a5e3b12\",\n"
+                              "         \"SCSI_VENDOR\" : \"LIO\\\"X\"\n"
+                              "      }\n"
                               "   },{\n"));
   /* The orphan: multipathd's orphan values, last element. */
   assert_non_null (strstr (p, "      \"dm_st\" : \"undef\",\n"
@@ -223,7 +235,13 @@ test_json_paths_braid (void **state)
                               "      \"chk_st\" : \"undef\",\n"));
   assert_non_null (strstr (p, "      \"multipath\" : \"[orphan]\",\n"));
   assert_non_null (strstr (p, "      \"hcil\" : \"#:#:#:#\",\n"));
-  assert_non_null (strstr (p, "      \"latency_us\" : 0\n   }]\n}\n"));
+  /* An orphan is no member: DM_MULTIPATH_DEVICE_PATH 0, nothing else. */
+  assert_non_null (strstr (p, "      \"latency_us\" : 0,\n"
+                              "      \"properties\" : {\n"
+                              "         \"DM_MULTIPATH_DEVICE_PATH\" : \"0\"\n"
+                              "      }\n   }]\n}\n"));
+  free (sn.paths[0].properties);
+  sn.paths[0].properties = NULL;
   braid_strbuf_reset (&sb);
   snap_init (&sn);
   assert_int_equal (braid_ctl_fmt_paths_json (&sb, &sn.s), 0);
@@ -644,6 +662,13 @@ test_show_path_one_and_find (void **state)
   assert_ptr_equal (braid_ctl_find_map (&sn.s,
                                         "360014055b9485a9d4314afc92a5e3b12"),
                     &sn.maps[0]);
+  /* The resolver's other forms (tests/unit/mpconf/test_mapref.c). */
+  assert_ptr_equal (braid_ctl_find_map (&sn.s, "/dev/mapper/database-volume"),
+                    &sn.maps[1]);
+  assert_ptr_equal (braid_ctl_find_map (&sn.s,
+                      "/dev/disk/by-id/scsi-360014055b9485a9d4314afc92a5e3b12"),
+                    &sn.maps[0]);
+  assert_null (braid_ctl_find_map (&sn.s, "/dev/disk/by-id/scsi-database-volume"));
   assert_null (braid_ctl_find_map (&sn.s, "mpathz"));
   assert_null (braid_ctl_find_map (&sn.s, NULL));
 }

@@ -733,6 +733,46 @@ test_bad_args (void **state)
   braid_bindings_free (NULL);
 }
 
+/* ---- reset (braid sysroot) ---- */
+
+static void
+test_reset (void **state)
+{
+  struct env *e = *state;
+  struct braid_bindings *b;
+  const struct braid_binding two[] = { { "mpathb", B }, { "mpatha", A } };
+  const struct braid_binding clash[] = { { "mpatha", A }, { "mpatha", B } };
+  const struct braid_binding twice[] = { { "mpatha", A }, { "mpathb", A } };
+  const struct braid_binding blank[] = { { "my disk", A } };
+  static const char want[] = BRAID_BINDINGS_HEADER "mpatha " A "\n"
+                             "mpathb " B "\n";
+  struct stat st;
+
+  copy_fixture ("bindings.mpt", e->path);
+  b = open_b (e->path, NULL);
+  /* Exactly these two, sorted, whatever the file held before. */
+  assert_int_equal (braid_bindings_reset (b, two, 2), 0);
+  assert_bytes_are (e->path, want, sizeof want - 1, "reset");
+  assert_int_equal (stat (e->path, &st), 0);
+  assert_int_equal (st.st_mode & 0777, 0600);
+  assert_int_equal (braid_bindings_count (b), 2);
+  assert_string_equal (braid_bindings_wwid_for_alias (b, "mpathb"), B);
+  /* Refused lists write nothing. */
+  assert_int_equal (braid_bindings_reset (b, clash, 2), -EINVAL);
+  assert_int_equal (braid_bindings_reset (b, twice, 2), -EINVAL);
+  assert_non_null (strstr (braid_bindings_get_error (b), "bound to both"));
+  assert_int_equal (braid_bindings_reset (b, blank, 1), -EINVAL);
+  assert_int_equal (braid_bindings_reset (b, NULL, 1), -EINVAL);
+  assert_bytes_are (e->path, want, sizeof want - 1, "unchanged");
+  /* An empty list leaves the header alone; the file reads back. */
+  assert_int_equal (braid_bindings_reset (b, NULL, 0), 0);
+  assert_bytes_are (e->path, BRAID_BINDINGS_HEADER,
+                    strlen (BRAID_BINDINGS_HEADER), "empty");
+  assert_int_equal (braid_bindings_load (b, NULL, 0, 0), 0);
+  assert_int_equal (braid_bindings_state (b), BRAID_BINDINGS_OK);
+  braid_bindings_free (b);
+}
+
 int
 main (void)
 {
@@ -755,6 +795,7 @@ main (void)
     cmocka_unit_test_setup_teardown (test_external_change, setup, teardown),
     cmocka_unit_test_setup_teardown (test_two_writers, setup, teardown),
     cmocka_unit_test_setup_teardown (test_bad_args, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_reset, setup, teardown),
   };
 
   return cmocka_run_group_tests (tests, NULL, NULL);
