@@ -291,8 +291,14 @@ main (int argc, char **argv)
     fprintf (stderr, "braidd: %s\n", strerror (errno));
     return 1;
   }
-  if (daemon_reconfigure (&d, err, sizeof err) < 0)
-    return 1;                       /* logged */
+  if (daemon_reconfigure (&d, err, sizeof err) < 0) {
+    /* logged; nothing was logged in to yet */
+    braid_timer_free (d.tick);
+    braid_mp_free (d.mp);
+    braid_loop_free (d.loop);
+    bonds_free_all (&d);
+    return 1;
+  }
   braid_timer_arm_ms (d.tick, 1000);
 
   /* nbdinfo --list sends one NBD_OPT_INFO per export: allow many options
