@@ -297,7 +297,27 @@ grep -q "recorded as $iqn lun 2" <<<"$ERR" || fail "message: $ERR"
 run d6 deactivate --storage jdss --volume vm-103-disk-0
 pass "bad names refused with a clear error; a recorded volume keeps its LUN"
 
-# ---- status: braidd unreachable = exit 1
+# ---- status: braidd unreachable = exit 1; "host state: non-operational"
+# (a line braidd prints for a failed iSCSI bond) = exit 3.  A stand-in
+# control socket answers with the status text in $fake/status.
 run st-down --run-dir "$TMPDIR_TEST/nowhere" status
 assert_eq "$RC" 1 "status without braidd"
+grep -q "cannot reach braidd" <<<"$ERR" || fail "status without braidd: $ERR"
+fake=$TMPDIR_TEST/fake
+mkdir -p "$fake"
+printf 'path checker states:\n\npaths: 0\nbusy: False\nhost state: non-operational (iSCSI bond bond0: no link)\n' > "$fake/status"
+"$BRAID_PYTHON" "$BRAID_SOURCE_DIR/tests/prog/braidd-standin.py" "$fake" >"$fake/log" 2>&1 &
+f_pid=$!
+f_start=$(_braid_proc_start "$f_pid") || f_start=
+cleanup_fn stop_process "$f_pid" "$f_start" 5
+show_log_on_failure "$fake/log"
+wait_for "the stand-in control socket" 10 test -S "$fake/braidd.sock" || fail "stand-in did not start"
+run st-bad --run-dir "$fake" status
+assert_eq "$RC" 3 "status on a non-operational host ($ERR)"
+grep -qx "host state: non-operational (iSCSI bond bond0: no link)" <<<"$OUT" || fail "status: $OUT"
+printf 'path checker states:\n\npaths: 0\nbusy: False\nnote: host state: non-operational, not at the start\n' > "$fake/status"
+run st-ok --run-dir "$fake" status
+assert_eq "$RC" 0 "status when the words are not at a line's start ($ERR)"
+touch "$fake/stop"
+pass "status: exit 1 without braidd, 3 on 'host state: non-operational'"
 pass "$BRAID_TEST_NAME"
