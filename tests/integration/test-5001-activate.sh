@@ -297,6 +297,29 @@ grep -q "recorded as $iqn lun 2" <<<"$ERR" || fail "message: $ERR"
 run d6 deactivate --storage jdss --volume vm-103-disk-0
 pass "bad names refused with a clear error; a recorded volume keeps its LUN"
 
+# ---- braidd restarts (a host reboot): the sessions come back from its
+# nodes.json with their tag, the map from the wwids file; nothing to repair
+activate rs --volume vm-104-disk-0 --lun 1 --portal "$p1" --portal "$p2"
+uri=$OUT
+stop_braidd act
+"$(braid_bin braidd)" -f --config "$dir/multipath.conf" --config-dir "$dir/conf.d" \
+  --wwids "$wwids" --bindings "$dir/bindings" --state-dir "$state" --run-dir "$dir/run" \
+  </dev/null >>"$dir/braidd.log" 2>&1 &
+r_pid=$!
+r_start=$(_braid_proc_start "$r_pid") || r_start=
+cleanup_fn stop_process "$r_pid" "$r_start" 10
+back () { [[ $(paths_of "$wwid1" 2>/dev/null | grep -c '^mpatha ') == 2 ]]; }
+wait_for "the map back after the restart" 30 back || fail "after the restart: $(paths_of "$wwid1")"
+assert_eq "$(nodes)" "$(printf '%s %s braid-activate\n%s %s braid-activate' "$p1" "$iqn" "$p2" "$iqn")" \
+  "tagged sessions after the restart"
+run ck-rs check
+assert_eq "$RC" 0 "check after the restart ($OUT)"
+activate rs2 --volume vm-104-disk-0 --lun 1 --portal "$p1" --portal "$p2"
+assert_eq "$OUT" "$uri" "activate after the restart: same URI"
+run d7 deactivate --storage jdss --volume vm-104-disk-0
+assert_eq "$RC:$(nodes)" "0:" "deactivate after the restart"
+pass "braidd restart: sessions (tagged) and map come back, the record still matches"
+
 # ---- status: braidd unreachable = exit 1; "host state: non-operational"
 # (a line braidd prints for a failed iSCSI bond) = exit 3.  A stand-in
 # control socket answers with the status text in $fake/status.
