@@ -519,6 +519,14 @@ cli_activate (struct cli_env *env, int argc, char **argv)
     goto out;
   }
   vol_fault ("activate:after-map");
+  int total, active;
+  vol_live_count (&live, wwid, &total, &active);
+  if (!rec.applied.multipath && total > 1)
+    /* The map takes every path braidd has to the LUN: another volume's
+     * sessions to the same target reach it through more portals. */
+    fprintf (stderr, "braid: %s/%s: --multipath 0, but map %s has %d paths: other "
+             "volumes hold sessions to %s through more portals\n", rec.storage,
+             rec.volume, rec.map, total, rec.target);
 
   /* Sessions an interrupted run opened for portals no longer asked. */
   if (have_old && strcmp (old.state, "active"))
