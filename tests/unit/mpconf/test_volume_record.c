@@ -20,17 +20,6 @@
 
 #include "volume.h"
 
-void
-cli_error (const char *fmt, ...)
-{
-  va_list ap;
-
-  va_start (ap, fmt);
-  vfprintf (stderr, fmt, ap);
-  va_end (ap);
-  fputc ('\n', stderr);
-}
-
 static char dir[64];
 static struct cli_env env;
 
