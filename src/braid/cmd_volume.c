@@ -368,6 +368,77 @@ print_pending (const struct vol_record *rec)
            rec->pending.multipath);
 }
 
+/* Undo what activate did for 'rec' (recorded: the record exists and is
+ * rewritten "deactivating", then deleted): refuse while an NBD client has
+ * the map open (unless 'force'), WWID out of the wwids file, map flushed,
+ * unused braid-activate sessions logged out.  The map's name goes to
+ * 'map'.  0, or -1 after printing why. */
+static int
+undo (struct cli_env *env, struct vol_record *rec, struct vol_live *live,
+      int recorded, int force, char *map, size_t maplen)
+{
+  char was[sizeof rec->state];
+  memcpy (was, rec->state, sizeof was);
+  map[0] = 0;
+  if (!rec->wwid[0] && live_wwid (live, rec, rec->wwid, sizeof rec->wwid) < 0)
+    return -1;
+  vol_live_map (live, rec->wwid, map, maplen);
+  const struct vol_export *e = vol_live_export (live, rec->wwid);
+  if (e && e->connections && !force) {
+    /* Checked before the record changes: a refusal leaves it as it was. */
+    cli_error ("%s/%s: map %s is in use by %u NBD client%s (a guest still has "
+               "it open); stop the guest first or use --force", rec->storage,
+               rec->volume, map, e->connections, e->connections == 1 ? "" : "s");
+    return -1;
+  }
+
+  if (recorded) {
+    snprintf (rec->state, sizeof rec->state, "deactivating");
+    if (vol_record_write (env, rec) < 0)
+      return -1;
+  }
+  vol_fault ("deactivate:after-record");
+
+  if (rec->wwid[0] && !wwid_used_elsewhere (env, rec, rec->wwid)
+      && wwids_edit (env, rec->wwid, 0) < 0)
+    return -1;
+  vol_fault ("deactivate:after-unenroll");
+
+  if (map[0]) {
+    struct braid_strbuf cmd = BRAID_STRBUF_INIT;
+    char *reply = NULL;
+    braid_strbuf_puts (&cmd, "flush");
+    cli_ctl_word (&cmd, rec->wwid);
+    if (force)
+      cli_ctl_word (&cmd, "force");
+    int r = vol_ctl (env, braid_strbuf_str (&cmd), &reply, 0);
+    braid_strbuf_free (&cmd);
+    if (r == 0 && !vol_reply_ok (reply) && !strstr (reply, "not found")) {
+      cli_error ("%s/%s: map %s not flushed: %s", rec->storage, rec->volume, map, reply);
+      if (strstr (reply, "in use") && recorded) {
+        /* A client came in meanwhile, or I/O is in flight: the volume
+         * stays as it was. */
+        wwids_edit (env, rec->wwid, 1);
+        memcpy (rec->state, was, sizeof rec->state);
+        vol_record_write (env, rec);
+      }
+      r = -EBUSY;
+    }
+    free (reply);
+    if (r < 0)
+      return -1;
+  }
+  vol_fault ("deactivate:after-flush");
+
+  if (logout_unused (env, live, rec, NULL) < 0)
+    return -1;
+  vol_fault ("deactivate:after-logout");
+
+  if (recorded && vol_record_delete (env, rec) < 0)
+    return -1;
+  return 0;
+}
+
 /* What both commands start with: arguments, the lock, the record.
  * Returns 0 with *lockfd held and *recorded 1 (read into rec) or 0 (no
  * record; rec holds the names), or the exit status to return. */
@@ -399,7 +470,7 @@ cli_activate (struct cli_env *env, int argc, char **argv)
   struct vol_args a;
   struct vol_record rec, old;
   struct vol_live live = { 0 };
-  int lockfd, have_old, ret = 1;
+  int lockfd, have_old, ret = 1, fresh = 0;
   int rc = begin (env, argc, argv, 1, &a, &old, &lockfd, &have_old);
   if (rc)
     return rc;
@@ -443,6 +514,7 @@ cli_activate (struct cli_env *env, int argc, char **argv)
     }
     if (vol_record_write (env, &rec) < 0)
       goto out;
+    fresh = 1;
   }
   vol_fault ("activate:after-record");
 
@@ -541,6 +613,17 @@ cli_activate (struct cli_env *env, int argc, char **argv)
   printf ("%s\n", rec.uri);
   ret = 0;
 out:
+  if (ret && fresh) {
+    /* A failed activation leaves nothing behind (no guest was given the
+     * URI); if even that fails, the record says "activating" and the
+     * next activate or deactivate finishes the job. */
+    char map[256];
+    fprintf (stderr, "braid: %s/%s: activation failed; undoing it\n", rec.storage,
+             rec.volume);
+    vol_live_free (&live);
+    if (vol_live_load (env, &live, 0) == 0)
+      undo (env, &rec, &live, 1, 0, map, sizeof map);
+  }
   vol_live_free (&live);
   close (lockfd);
   return ret;
@@ -602,63 +685,8 @@ cli_deactivate (struct cli_env *env, int argc, char **argv)
     ret = 0;
     goto out;
   }
-  if (!rec.wwid[0] && live_wwid (&live, &rec, rec.wwid, sizeof rec.wwid) < 0)
-    goto out;
-
   char map[256];
-  vol_live_map (&live, rec.wwid, map, sizeof map);
-  const struct vol_export *e = vol_live_export (&live, rec.wwid);
-  if (e && e->connections && !a.force) {
-    /* Checked before the record changes: a refusal leaves it active. */
-    cli_error ("%s/%s: map %s is in use by %u NBD client%s (a guest still has "
-               "it open); stop the guest first or use --force", a.storage,
-               a.volume, map, e->connections, e->connections == 1 ? "" : "s");
-    goto out;
-  }
-
-  if (recorded) {
-    snprintf (rec.state, sizeof rec.state, "deactivating");
-    if (vol_record_write (env, &rec) < 0)
-      goto out;
-  }
-  vol_fault ("deactivate:after-record");
-
-  if (rec.wwid[0] && !wwid_used_elsewhere (env, &rec, rec.wwid)
-      && wwids_edit (env, rec.wwid, 0) < 0)
-    goto out;
-  vol_fault ("deactivate:after-unenroll");
-
-  if (map[0]) {
-    struct braid_strbuf cmd = BRAID_STRBUF_INIT;
-    char *reply = NULL;
-    braid_strbuf_puts (&cmd, "flush");
-    cli_ctl_word (&cmd, rec.wwid);
-    if (a.force)
-      cli_ctl_word (&cmd, "force");
-    int r = vol_ctl (env, braid_strbuf_str (&cmd), &reply, 0);
-    braid_strbuf_free (&cmd);
-    if (r == 0 && !vol_reply_ok (reply) && !strstr (reply, "not found")) {
-      cli_error ("%s/%s: map %s not flushed: %s", a.storage, a.volume, map, reply);
-      if (strstr (reply, "in use") && recorded) {
-        /* A client came in meanwhile, or I/O is in flight: the volume
-         * stays active as it was. */
-        wwids_edit (env, rec.wwid, 1);
-        snprintf (rec.state, sizeof rec.state, "active");
-        vol_record_write (env, &rec);
-      }
-      r = -EBUSY;
-    }
-    free (reply);
-    if (r < 0)
-      goto out;
-  }
-  vol_fault ("deactivate:after-flush");
-
-  if (logout_unused (env, &live, &rec, NULL) < 0)
-    goto out;
-  vol_fault ("deactivate:after-logout");
-
-  if (recorded && vol_record_delete (env, &rec) < 0)
+  if (undo (env, &rec, &live, recorded, a.force, map, sizeof map) < 0)
     goto out;
   if (recorded)
     printf ("%s/%s: deactivated\n", a.storage, a.volume);

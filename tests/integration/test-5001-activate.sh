@@ -281,6 +281,24 @@ run d5 deactivate --storage jdss --volume vm-102-disk-0
 assert_eq "$(nodes)" "" "no session left"
 pass "portal list change: pending in status, applied after deactivate + activate"
 
+# ---- a failed activation leaves nothing behind: no such LUN; a portal
+# nobody listens on
+run nolun activate --storage jdss --volume vm-105-disk-0 --target "$iqn" --lun 9 \
+  --portal "$p1" --portal "$p2" --timeout 2
+assert_eq "$RC" 1 "activate of a missing LUN"
+grep -q "no path to $iqn lun 9 after 2 s" <<<"$ERR" || fail "message: $ERR"
+grep -q "activation failed; undoing it" <<<"$ERR" || fail "no undo: $ERR"
+[[ ! -e $state/jdss/vm-105-disk-0.json ]] || fail "record left after a failed activation"
+assert_eq "$(nodes)" "" "sessions of a failed activation logged out"
+dead=$(pick_port)
+run noportal activate --storage jdss --volume vm-105-disk-0 --target "$iqn" --lun 1 \
+  --portal "127.0.0.1:$dead" --timeout 2
+assert_eq "$RC" 1 "activate through a dead portal"
+grep -q "login to $iqn failed" <<<"$ERR" || fail "message: $ERR"
+[[ ! -e $state/jdss/vm-105-disk-0.json ]] || fail "record left after a failed login"
+assert_eq "$(nodes)" "" "no session left after a failed login"
+pass "failed activations (missing LUN, dead portal) undo themselves"
+
 # ---- bad names and a wrong target for a recorded volume
 for bad in ../x a/b .hidden . '' "$(printf 'v%.0s' {1..129})"; do
   run bad activate --storage jdss --volume "$bad" --target "$iqn" --lun 1 --portal "$p1"
