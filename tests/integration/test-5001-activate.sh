@@ -36,6 +36,11 @@ tgt_target 1 "$iqn"
 tgt_lun 1 1 lun1.img 64M
 tgt_lun 1 2 lun2.img 32M
 tgt_bind_all 1
+iqn_chap=$iqn-chap
+tgt_target 2 "$iqn_chap"
+tgt_lun 2 1 lun3.img 16M
+tgt_bind_all 2
+tgt_chap 2 volinit volsecret4711
 p1=$a1:$port
 p2=$a2:$port
 wwid1=$("$BRAID" inquiry "$p1" "$iqn" 1 | sed -n 's/^wwid: *//p')
@@ -298,6 +303,33 @@ grep -q "login to $iqn failed" <<<"$ERR" || fail "message: $ERR"
 [[ ! -e $state/jdss/vm-105-disk-0.json ]] || fail "record left after a failed login"
 assert_eq "$(nodes)" "" "no session left after a failed login"
 pass "failed activations (missing LUN, dead portal) undo themselves"
+
+# ---- CHAP: the credentials file goes to braidd by path; no secret in
+# the record, braidd's state or its log
+run chap-none activate --storage jdss --volume vm-106-disk-0 --target "$iqn_chap" --lun 1 \
+  --portal "$p1" --timeout 5
+assert_eq "$RC" 1 "activate of a CHAP target without credentials"
+[[ ! -e $state/jdss/vm-106-disk-0.json ]] || fail "record left after a refused login"
+cf=$(secret_file chap.conf "$(printf 'username = volinit\npassword = volsecret4711')")
+activate chap --volume vm-106-disk-0 --lun 1 --portal "$p1" --portal "$p2" --chap-file "$cf" \
+  --target "$iqn_chap"
+assert_eq "$OUT" "nbd+unix:///mpathc?socket=$sock" "CHAP volume's URI"
+assert_eq "$(rec vm-106-disk-0 'r["state"]')" active "CHAP volume's record"
+if grep -rqF volsecret4711 "$state" "$dir/braidd.log"; then
+  fail "the CHAP secret reached a state file or the log"
+fi
+if grep -qF "$cf" "$state/jdss/vm-106-disk-0.json"; then
+  fail "the CHAP file's path is in the record"
+fi
+run chap-d deactivate --storage jdss --volume vm-106-disk-0
+assert_eq "$RC:$(nodes)" "0:" "CHAP volume deactivated"
+# multipath-tools never drops a binding; check names the one left
+run ck-chap check
+assert_eq "$RC" 1 "check after the last path of mpathc went"
+grep -qx "stale-binding: $dir/bindings:[0-9]*: mpathc [0-9a-f]*: no live path has this WWID" <<<"$OUT" \
+  || fail "check: $OUT"
+sed -i '/^mpathc /d' "$dir/bindings"
+pass "CHAP: refused without credentials, active with --chap-file, no secret in state or log"
 
 # ---- bad names and a wrong target for a recorded volume
 for bad in ../x a/b .hidden . '' "$(printf 'v%.0s' {1..129})"; do
