@@ -449,7 +449,7 @@ vol_record_list (const struct cli_env *env, struct vol_record **out, size_t *n,
       }
       struct vol_record *r = &(*out)[*n];
       memset (r, 0, sizeof *r);
-      snprintf (r->storage, sizeof r->storage, "%s", e->d_name);
+      snprintf (r->storage, sizeof r->storage, "%.*s", VOL_NAME_MAX, e->d_name);
       snprintf (r->volume, sizeof r->volume, "%.*s", (int) vl, f->d_name);
       vol_record_file (env, r);
       int rc = vol_record_read (r);
