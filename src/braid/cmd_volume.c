@@ -6,7 +6,7 @@
  *                  --portal A [--portal B...] [--multipath 0|1]
  *                  [--chap-file F] [--timeout S]
  *   braid deactivate --storage ID --volume NAME [--force]
- *                  [--target IQN --lun N] [--timeout S]
+ *                  [--target IQN --lun N]
  *
  * Crash safety comes from order and idempotence: activate writes the
  * record (state "activating", what was asked) before it touches anything
@@ -67,7 +67,7 @@ parse_args (int argc, char **argv, struct vol_args *a, int activate)
     { "chap-file", 1, NULL, 'c' }, { "timeout", 1, NULL, 'T' },
     { "force", 0, NULL, 'f' }, { NULL, 0, NULL, 0 },
   };
-  int c;
+  int c, timeout_given = 0;
 
   memset (a, 0, sizeof *a);
   a->lun = -1;
@@ -93,6 +93,7 @@ parse_args (int argc, char **argv, struct vol_args *a, int activate)
     case 'T':
       if (parse_int ("--timeout", optarg, 1, 3600, &a->timeout_s) < 0)
         return 2;
+      timeout_given = 1;
       break;
     case 'p':
       if (a->portals.n == VOL_MAX_PORTALS) {
@@ -116,15 +117,15 @@ parse_args (int argc, char **argv, struct vol_args *a, int activate)
     }
   }
   if (optind != argc || !a->storage || !a->volume
-      || (activate && (!a->target || a->lun < 0 || !a->portals.n))
-      || (!activate && (a->portals.n || a->chap_file
+      || (activate && (!a->target || a->lun < 0 || !a->portals.n || a->force))
+      || (!activate && (a->portals.n || a->chap_file || timeout_given
                         || (!a->target) != (a->lun < 0)))) {
     fputs (activate
            ? "usage: braid activate --storage ID --volume NAME --target IQN --lun N\n"
              "                      --portal A [--portal B...] [--multipath 0|1]\n"
              "                      [--chap-file FILE] [--timeout SECONDS]\n"
            : "usage: braid deactivate --storage ID --volume NAME [--force]\n"
-             "                        [--target IQN --lun N] [--timeout SECONDS]\n",
+             "                        [--target IQN --lun N]\n",
            stderr);
     return 2;
   }
