@@ -43,6 +43,16 @@ void export_uri (struct daemon *d, const struct braid_mp_map *m, char *buf,
 int control_start (struct daemon *d);
 void control_stop (struct daemon *d);
 
+/* volumes.c: braid verbs for the volume workflow (nodes, exports, flush). */
+void volumes_control_register (struct daemon *d, void *srv);
+/* NBD clients in transmission on the export named 'map' (0 if none). */
+unsigned export_connections (struct daemon *d, const char *map);
+/* -EBUSY with "<map>: map in use" (multipath -f's words) appended to 'r'
+ * while an NBD client has the map's export open, else 0. */
+struct braid_strbuf;
+int export_refuse_open (struct daemon *d, const struct braid_mp_map *m,
+                        struct braid_strbuf *r);
+
 /* nodes.c */
 struct daemon_node {
   struct daemon_node *next;
