@@ -130,6 +130,15 @@ braid_mp_set_config (struct braid_mp *mp, struct braid_mpconf *conf)
     map_resolve (mp->maps[i]);
     map_regroup (mp->maps[i]);
   }
+  /* As multipathd's reconfigure does: a path the old configuration kept
+   * out (blacklisted, or not multipathed) is looked at again.  Paths the
+   * new one would blacklist stay in their maps until those are flushed:
+   * pulling them from under open exports is the admin's call. */
+  for (size_t i = 0; i < mp->npaths; i++) {
+    struct braid_mp_path *p = mp->paths[i];
+    if (!p->map && p->probe == PR_DONE)
+      map_add_path (mp, p);
+  }
   braid_mpconf_free (old);
   return 0;
 }

@@ -91,10 +91,20 @@ int cli_conf_is_ours (const char *text);
 int cli_conf_blacklists_all (const char *text);
 
 /* cmd_login.c */
+struct braid_strbuf;
+/* Append 'w' to a braid verb's command as one quoted word (multipath.conf
+ * quoting: "" stands for a quote inside). */
+void cli_ctl_word (struct braid_strbuf *b, const char *w);
 int cli_login (struct cli_env *env, int argc, char **argv);
 int cli_logout (struct cli_env *env, int argc, char **argv);
 
 /* cmd_daemon.c */
 int cli_daemon (struct cli_env *env, int argc, char **argv);
+
+/* cmd_volume.c / cmd_volcheck.c: the volume workflow (docs/workflows/activate.md) */
+int cli_activate (struct cli_env *env, int argc, char **argv);
+int cli_deactivate (struct cli_env *env, int argc, char **argv);
+int cli_check (struct cli_env *env, int argc, char **argv);
+int cli_status (struct cli_env *env, int argc, char **argv);
 
 #endif

@@ -37,9 +37,8 @@ send_words (struct cli_env *env, struct braid_strbuf *cmd)
   return failed;
 }
 
-/* Quote a word with the multipath.conf rules ("" inside quotes). */
-static void
-add_word (struct braid_strbuf *b, const char *w)
+void
+cli_ctl_word (struct braid_strbuf *b, const char *w)
 {
   braid_strbuf_puts (b, b->len ? " \"" : "\"");
   for (const char *p = w; *p; p++)
@@ -76,19 +75,19 @@ login_logout (struct cli_env *env, int argc, char **argv, int login)
         braid_strbuf_free (&cmd);
         return 1;
       }
-      add_word (&cmd, "chap-file");
-      add_word (&cmd, abs);
+      cli_ctl_word (&cmd, "chap-file");
+      cli_ctl_word (&cmd, abs);
       free (abs);
       continue;
     }
     case 'g': key = "tag"; break;
-    case 'n': add_word (&cmd, "no-enroll"); continue;
+    case 'n': cli_ctl_word (&cmd, "no-enroll"); continue;
     default:
       braid_strbuf_free (&cmd);
       return 2;
     }
-    add_word (&cmd, key);
-    add_word (&cmd, optarg);
+    cli_ctl_word (&cmd, key);
+    cli_ctl_word (&cmd, optarg);
   }
   if (!have_target || (login && !nportals) || optind != argc) {
     fprintf (stderr, login

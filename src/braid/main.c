@@ -49,6 +49,13 @@ static const struct {
   { "resume", cli_daemon, NULL },
   { "disablequeueing", cli_daemon, NULL },
   { "restorequeueing", cli_daemon, NULL },
+  { "activate", cli_activate, "activate --storage ID --volume NAME --target IQN --lun N --portal P...  attach a volume (docs/workflows/activate.md)" },
+  { "deactivate", cli_deactivate, "deactivate --storage ID --volume NAME [--force]  detach it" },
+  { "check", cli_check, "check                                  volume records vs live maps, stale wwids/bindings" },
+  { "status", cli_status, "status                                 braidd's status and every volume" },
+  { "nodes", cli_daemon, "nodes | exports                        braidd's sessions (with tags) / NBD exports (JSON)" },
+  { "exports", cli_daemon, NULL },
+  { "flush", cli_daemon, "flush MAP [force]                      remove a map; force: even with NBD clients on it" },
 #ifdef BRAID_HAVE_MULTIPATH
   { "sysroot", cli_sysroot, "sysroot DIR [--only MAP...]             write DIR/etc/multipath.conf, wwids, bindings for braidd's maps" },
 #endif

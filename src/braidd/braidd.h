@@ -116,6 +116,15 @@ int bonds_verb (struct daemon *d, const struct braid_cli_cmd *c,
 void bonds_show (struct daemon *d, struct braid_strbuf *r);
 int bonds_del_connection (struct daemon *d, const struct braid_cli_cmd *c,
                           struct braid_strbuf *r);
+/* volumes.c: braid verbs for the volume workflow (nodes, exports, flush). */
+void volumes_control_register (struct daemon *d, void *srv);
+/* NBD clients in transmission on the export named 'map' (0 if none). */
+unsigned export_connections (struct daemon *d, const char *map);
+/* -EBUSY with "<map>: map in use" (multipath -f's words) appended to 'r'
+ * while an NBD client has the map's export open, else 0. */
+struct braid_strbuf;
+int export_refuse_open (struct daemon *d, const struct braid_mp_map *m,
+                        struct braid_strbuf *r);
 
 /* nodes.c */
 /* Write 'root' to 'path' atomically (temporary file, fsync, rename, fsync

@@ -268,7 +268,18 @@ h_map_action (void *o, const struct braid_cli_cmd *c, struct braid_strbuf *r)
   case BRAID_CLI_VRB_RESIZE: rc = braid_mp_map_resize (m); break;
   case BRAID_CLI_VRB_DISABLEQ: rc = braid_mp_map_set_queueing (m, 1); break;
   case BRAID_CLI_VRB_RESTOREQ: rc = braid_mp_map_set_queueing (m, 0); break;
-  case BRAID_CLI_VRB_DEL: rc = braid_mp_map_remove (m, 0); break;
+  case BRAID_CLI_VRB_DEL:
+    /* multipathd refuses to flush a map whose device is open. */
+    if (export_refuse_open (d, m, r) < 0) {
+      braid_strbuf_puts (r, "fail\n");
+      return 1;
+    }
+    rc = braid_mp_map_remove (m, 0);
+    if (rc < 0) {
+      braid_strbuf_printf (r, "%s\nfail\n", braid_mp_get_error (d->mp));
+      return 1;
+    }
+    break;
   default: rc = -EINVAL; break;
   }
   if (rc < 0)
@@ -304,12 +315,16 @@ h_del_maps (void *o, const struct braid_cli_cmd *c, struct braid_strbuf *r)
     return -ENOMEM;
   for (size_t i = 0; i < s->nmaps; i++) {
     struct braid_mp_map *m = braid_mp_find_map (d->mp, s->maps[i].wwid);
-    if (m && braid_mp_map_remove (m, 0) < 0) {
+    if (m && export_refuse_open (d, m, r) < 0)
+      failed = 1;
+    else if (m && braid_mp_map_remove (m, 0) < 0) {
       braid_strbuf_printf (r, "%s\n", braid_mp_get_error (d->mp));
       failed = 1;
     }
   }
   braid_mp_snapshot_free (s);
+  if (failed)
+    braid_strbuf_puts (r, "fail\n");
   return failed ? -EBUSY : 0;
 }
 
@@ -720,6 +735,7 @@ control_start (struct daemon *d)
   braid_ctl_server_set_verb (srv, "show bonds", h_show_bonds, d);
   braid_ctl_server_set_verb (srv, "del connection", h_del_connection, d);
   braid_ctl_server_set_verb (srv, "show braidconf", h_show_braidconf, d);
+  volumes_control_register (d, srv);
   return 0;
 }
 

@@ -18,18 +18,6 @@
 #include "braid/mpconf.h"
 #include "cli.h"
 
-/* cmd_conf.c reports through the CLI's cli_error. */
-void
-cli_error (const char *fmt, ...)
-{
-  va_list ap;
-
-  va_start (ap, fmt);
-  vfprintf (stderr, fmt, ap);
-  va_end (ap);
-  fputc ('\n', stderr);
-}
-
 /* Load 'text' as a multipath.conf; return the number of diagnostics (all
  * levels), or -1 if the parser refuses it. */
 static int
