@@ -74,7 +74,7 @@ ag_case () { # label npaths selector
   mkdir -p "$d/conf.d" "$d/state" "$d/run"
   printf 'defaults {\n\tpath_grouping_policy multibus\n\tpath_selector "%s 0"\n}\n' "$sel" > "$d/multipath.conf"
   for (( i = 1; i <= np; i++ )); do logins+=(--login "198.18.$i.1:3260,$AG_IQN"); done
-  ip netns exec bt-ini "$BRAID_BUILD_DIR/src/braidd/braidd" -f --config "$d/multipath.conf" \
+  ip netns exec bt-ini "$BRAID_BUILD_DIR/src/braidd/braidd" -f --braid-config "$d/braid.conf" --config "$d/multipath.conf" \
     --config-dir "$d/conf.d" --wwids "$d/wwids" --bindings "$d/bindings" \
     --state-dir "$d/state" --run-dir "$d/run" "${logins[@]}" </dev/null > "$d/braidd.log" 2>&1 &
   pid=$!

@@ -11,7 +11,7 @@
 requires fio qemu-nbd
 bdir="$TMPDIR_TEST/braidd"
 mkdir -p "$bdir/etc"
-"$BRAID_BUILD_DIR/src/braidd/braidd" -f --config "$bdir/etc/multipath.conf" \
+"$BRAID_BUILD_DIR/src/braidd/braidd" -f --braid-config "$bdir/etc/braid.conf" --config "$bdir/etc/multipath.conf" \
   --config-dir "$bdir/etc/conf.d" --wwids "$bdir/etc/wwids" --bindings "$bdir/etc/bindings" \
   --state-dir "$bdir/state" --run-dir "$bdir/run" --login "127.0.0.1:$port,$IQN" \
   > "$bdir/log" 2>&1 &

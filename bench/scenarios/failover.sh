@@ -6,23 +6,23 @@
 # tcp-reset, restored between cuts.  The silent cut drops in INPUT, not
 # OUTPUT: on loopback a packet dropped in OUTPUT fails the sender's
 # sendmsg() with EPERM, so a cut that meets braidd's next send is noticed
-# at once and does not measure a silent path.  braidd's NOP-Out interval (500 ms)
-# and timeout (1000 ms) are compile-time defaults with no knob today, so
-# only the default profile is measured.  nbd-verify.py --timeline records
-# every I/O's completion gap; every completion goes to
-# bench/results/failover-MODE-timeline.dat.gz, the gaps > 50 ms and the cut
-# times to failover-gaps.dat, a chart
-# docs/failover-gaps.png when gnuplot exists, and failover.json.
+# at once and does not measure a silent path.  Two profiles: the defaults
+# (NOP-Out every 500 ms, 1000 ms to answer) and a tuned one set in
+# braid.conf (noop_out_interval 200, noop_out_timeout 300: a silent path
+# is noticed within 0.5 s, at 5 pings a second per session).
+# nbd-verify.py --timeline records every I/O's completion gap; every
+# completion goes to bench/results/failover-[tuned-]MODE-timeline.dat.gz,
+# the default profile's gaps > 50 ms and cut times to failover-gaps.dat, a
+# chart docs/failover-gaps.png when gnuplot exists, and failover.json.
 # Needs: the tgtd bench/run started ($TGT_CTL, $port), iptables.
 . "$here/../tests/lib/braidd.sh"
 requires iptables nbdinfo
-FO_CUTS=${FO_CUTS:-10} FO_RATE=${FO_RATE:-2000} FO_HOLD=${FO_HOLD:-3}
+FO_CUTS=${FO_CUTS:-10} FO_RATE=${FO_RATE:-2000} FO_HOLD=${FO_HOLD:-2}
+FO_TUNED_INTERVAL=${FO_TUNED_INTERVAL:-200} FO_TUNED_TIMEOUT=${FO_TUNED_TIMEOUT:-300}
 FO_IQN=iqn.2026-11.dev.braid:bench-failover
 tgt_target 2 "$FO_IQN"
 tgt_lun 2 1 failover.img 64M
 tgt_bind_all 2
-BRAIDD_PATHS=2 start_braidd fo --login "127.0.0.1:$port,$FO_IQN" --login "127.0.0.2:$port,$FO_IQN"
-fo_export=$(braidd_export fo)
 count_path 127.0.0.1 "$port"
 count_path 127.0.0.2 "$port"
 fo_verify="$here/../tests/prog/nbd-verify.py"
@@ -73,48 +73,63 @@ fo_restore () {
   if [[ $1 == drop ]]; then fo_drop_del "$2"; log "restored $2:$port"; else restore_path "$1" "$2" "$port"; fi
 }
 
-fo_run () { # mode
+fo_run () { # mode [file prefix]
   local mode=$1 i a t0 secs
+  local f=${2:-}$1
   secs=$(( FO_CUTS * (FO_HOLD + 15) + 10 ))
-  rm -f "$fo_data/$mode.ready" "$fo_data/$mode.stop"
+  rm -f "$fo_data/$f.ready" "$fo_data/$f.stop"
   timeout $(( secs + 120 )) python3 "$fo_verify" --socket "$BRAIDD_SOCK" --export "$fo_export" \
     --rate "$FO_RATE" --seconds "$secs" --blocks 4096 --io-timeout 60 \
-    --ready-file "$fo_data/$mode.ready" --stop-file "$fo_data/$mode.stop" \
-    --report "$fo_data/$mode.json" --timeline "$fo_data/$mode-timeline.dat" &
+    --ready-file "$fo_data/$f.ready" --stop-file "$fo_data/$f.stop" \
+    --report "$fo_data/$f.json" --timeline "$fo_data/$f-timeline.dat" &
   local vpid=$!
-  wait_for "nbd-verify ready" 20 test -e "$fo_data/$mode.ready" || fail "nbd-verify did not start"
-  t0=$(stat -c %.Y "$fo_data/$mode.ready")
-  : > "$fo_data/$mode.cuts"
+  wait_for "nbd-verify ready" 20 test -e "$fo_data/$f.ready" || fail "nbd-verify did not start"
+  t0=$(stat -c %.Y "$fo_data/$f.ready")
+  : > "$fo_data/$f.cuts"
   sleep 2
   # settle 3 s after both paths are back (failback), then find the path
   # carrying the I/O and cut it
   for (( i = 0; i < FO_CUTS; i++ )); do
     a=$(fo_active)
-    echo "$(python3 -c "import time; print(round(time.time() - $t0, 3))") $a" >> "$fo_data/$mode.cuts"
+    echo "$(python3 -c "import time; print(round(time.time() - $t0, 3))") $a" >> "$fo_data/$f.cuts"
     fo_cut "$mode" "$a"
     sleep "$FO_HOLD"
     fo_restore "$mode" "$a"
     wait_for "both paths back" 30 fo_both_up || echo "  failover: paths not both back after 30 s" >&2
-    sleep 3
+    sleep 2
   done
-  touch "$fo_data/$mode.stop"
-  wait "$vpid" || echo "  failover $mode: nbd-verify exit $? (errors or mismatches)" >&2
-  gzip -c "$fo_data/$mode-timeline.dat" > "$here/results/failover-$mode-timeline.dat.gz" || true
+  touch "$fo_data/$f.stop"
+  wait "$vpid" || echo "  failover $f: nbd-verify exit $? (errors or mismatches)" >&2
+  gzip -c "$fo_data/$f-timeline.dat" > "$here/results/failover-$f-timeline.dat.gz" || true
 }
-echo "failover: nbd-verify at $FO_RATE I/O/s on a 2-portal map, $FO_CUTS cuts each of drop and reset, ${FO_HOLD}s each" >&2
-fo_run drop
-fo_run reset
+echo "failover: nbd-verify at $FO_RATE I/O/s on a 2-portal map, $FO_CUTS cuts each of drop and reset, ${FO_HOLD}s each, default and tuned profiles" >&2
+# fo_profile NAME PREFIX [braidd args]: one braidd, both kinds of cut.
+fo_profile () {
+  local name=$1 prefix=$2
+  shift 2
+  BRAIDD_PATHS=2 start_braidd "fo-$name" "$@" --login "127.0.0.1:$port,$FO_IQN" --login "127.0.0.2:$port,$FO_IQN"
+  fo_export=$(braidd_export "fo-$name")
+  fo_run drop "$prefix"
+  fo_run reset "$prefix"
+  stop_braidd "fo-$name"
+}
+fo_profile default ""
+printf 'noop_out_interval %s\nnoop_out_timeout %s\n' "$FO_TUNED_INTERVAL" "$FO_TUNED_TIMEOUT" > "$fo_data/tuned.conf"
+fo_profile tuned tuned- --braid-config "$fo_data/tuned.conf"
 
-python3 - "$fo_data" "$TMPDIR_TEST/failover.json" "$FO_HOLD" <<'PY'
+python3 - "$fo_data" "$TMPDIR_TEST/failover.json" "$FO_HOLD" "$FO_TUNED_INTERVAL" "$FO_TUNED_TIMEOUT" <<'PY'
 import json, statistics, sys
 d, out, hold = sys.argv[1], sys.argv[2], float(sys.argv[3])
-res = {"profile": "defaults (NOP-Out 500 ms / 1000 ms timeout; no knob)"}
+res = {"profile": "defaults (NOP-Out 500 ms / 1000 ms timeout)",
+       "tuned_profile": f"braid.conf noop_out_interval {sys.argv[4]}, noop_out_timeout {sys.argv[5]} (ms)"}
 dat = open(d + "/../failover-gaps.dat", "w")
-print(f"{'cut':6} {'cuts':>4} {'longest ms':>11} {'median ms':>10} {'window ms':>10} {'errors':>7} {'mismatches':>10}")
-for mode in ("drop", "reset"):
-    rep = json.load(open(f"{d}/{mode}.json"))
-    cuts = [float(l.split()[0]) for l in open(f"{d}/{mode}.cuts") if l.strip()]
-    slow = [tuple(map(float, l.split())) for l in open(f"{d}/{mode}-timeline.dat") if l.strip()]
+print(f"{'profile':8} {'cut':6} {'cuts':>4} {'longest ms':>11} {'median ms':>10} {'window ms':>10} {'errors':>7} {'mismatches':>10}")
+for key in ("drop", "reset", "tuned-drop", "tuned-reset"):
+    mode = key.split("-")[-1]
+    profile = "tuned" if key.startswith("tuned") else "default"
+    rep = json.load(open(f"{d}/{key}.json"))
+    cuts = [float(l.split()[0]) for l in open(f"{d}/{key}.cuts") if l.strip()]
+    slow = [tuple(map(float, l.split())) for l in open(f"{d}/{key}-timeline.dat") if l.strip()]
     per, win = [], []
     ends = cuts[1:] + [float(rep["seconds"])]
     for c, e in zip(cuts, ends):
@@ -127,12 +142,14 @@ for mode in ("drop", "reset"):
         w = [ms for st, ms in starts if c - 0.1 <= st < e - 0.1]
         per.append(max(g) if g else 0.0)
         win.append(max(w) if w else 0.0)
-    res[mode] = {"cuts": len(cuts), "gaps_at_cut_ms": per, "longest_ms": max(per),
+    res[key] = {"cuts": len(cuts), "gaps_at_cut_ms": per, "longest_ms": max(per),
                  "median_ms": statistics.median(per), "window_gaps_ms": win,
                  "longest_in_window_ms": max(win), "errors": rep["errors"],
                  "mismatches": rep["mismatches"], "ios": rep["ios"],
                  "note": "gap = time between two consecutive completions, from every I/O (nbd-verify.py --timeline)"}
-    print(f"{mode:6} {len(cuts):4} {max(per):11.1f} {statistics.median(per):10.1f} {max(win):10.1f} {rep['errors']:7} {rep['mismatches']:10}")
+    print(f"{profile:8} {mode:6} {len(cuts):4} {max(per):11.1f} {statistics.median(per):10.1f} {max(win):10.1f} {rep['errors']:7} {rep['mismatches']:10}")
+    if profile == "tuned":
+        continue
     dat.write(f"# {mode}: completion time (s), gap (ms) for gaps > 50 ms (first row: a placeholder below the chart)\n0 1\n")
     for t, ms in slow:
         if ms > 50:

@@ -42,7 +42,7 @@ sc_d=$(braidd_dir sc)
 mkdir -p "$sc_d/conf.d" "$sc_d/state" "$sc_d/run"
 : > "$sc_d/multipath.conf"
 sc_t0=$(date +%s.%N)
-"$BRAID_BUILD_DIR/src/braidd/braidd" -f --config "$sc_d/multipath.conf" --config-dir "$sc_d/conf.d" \
+"$BRAID_BUILD_DIR/src/braidd/braidd" -f --braid-config "$sc_d/braid.conf" --config "$sc_d/multipath.conf" --config-dir "$sc_d/conf.d" \
   --wwids "$sc_d/wwids" --bindings "$sc_d/bindings" --state-dir "$sc_d/state" --run-dir "$sc_d/run" \
   --login "127.0.0.1:$port,$SC_IQN" --login "127.0.0.2:$port,$SC_IQN" \
   --login "127.0.0.3:$port,$SC_IQN" --login "127.0.0.4:$port,$SC_IQN" </dev/null > "$sc_d/braidd.log" 2>&1 &

@@ -39,7 +39,7 @@ devices {
 EOT
   pytarget_ctl alua '{"cmd":"alua","tpg":1,"state":"an"}' >/dev/null
   pytarget_ctl alua '{"cmd":"alua","tpg":2,"state":"ao"}' >/dev/null
-  "$BRAIDD" -f --config "$dir/etc/multipath.conf" --config-dir "$dir/etc/conf.d" \
+  "$BRAIDD" -f --braid-config "$dir/etc/braid.conf" --config "$dir/etc/multipath.conf" --config-dir "$dir/etc/conf.d" \
     --wwids "$dir/etc/wwids" --bindings "$dir/etc/bindings" --state-dir "$dir/state" \
     --run-dir "$dir/run" > "$dir/log" 2>&1 &
   local dpid=$!

@@ -68,12 +68,12 @@ stop_braidd tcp
 d=$TMPDIR_TEST/bad
 mkdir -p "$d"
 rc=0
-out=$("$BRAIDD" -f --config /dev/null --state-dir "$d/s" --run-dir "$d/r" --wwids "$d/w" \
+out=$("$BRAIDD" -f --braid-config "$d/braid.conf" --config /dev/null --state-dir "$d/s" --run-dir "$d/r" --wwids "$d/w" \
       --bindings "$d/b" --nbd-tcp "127.0.0.1:$(pick_port)" --nbd-allow 10.0.0.0/40 2>&1) || rc=$?
 assert_eq "$rc" 2 "a malformed prefix stops braidd with status 2"
 grep -q '10.0.0.0/40' <<< "$out" || fail "the error does not name the prefix: $out"
 rc=0
-out=$("$BRAIDD" -f --config /dev/null --state-dir "$d/s" --run-dir "$d/r" --wwids "$d/w" \
+out=$("$BRAIDD" -f --braid-config "$d/braid.conf" --config /dev/null --state-dir "$d/s" --run-dir "$d/r" --wwids "$d/w" \
       --bindings "$d/b" --nbd-allow 127.0.0.1 2>&1) || rc=$?
 assert_eq "$rc" 2 "--nbd-allow without --nbd-tcp is refused"
 grep -q 'needs --nbd-tcp' <<< "$out" || fail "unexpected message: $out"

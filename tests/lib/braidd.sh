@@ -128,7 +128,7 @@ start_braidd ()
   fi
   local netns=()
   [[ -z ${BRAIDD_NETNS:-} ]] || netns=(ip netns exec "$BRAIDD_NETNS")
-  "${netns[@]}" "$bin" -f --config "$dir/multipath.conf" --config-dir "$dir/conf.d" \
+  "${netns[@]}" "$bin" -f --braid-config "$dir/braid.conf" --config "$dir/multipath.conf" --config-dir "$dir/conf.d" \
     --wwids "$dir/wwids" --bindings "$dir/bindings" \
     --state-dir "$dir/state" --run-dir "$dir/run" "$@" \
     </dev/null >"$dir/braidd.log" 2>&1 &

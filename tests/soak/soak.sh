@@ -95,7 +95,7 @@ defaults {
 EOF
 logins=()
 for (( i = 1; i <= NLINKS; i++ )); do logins+=(--login "10.231.$i.1:3260,$IQN"); done
-ip netns exec "$NS_I" "$BRAID_BUILD_DIR/src/braidd/braidd" -f --config "$bd/multipath.conf" \
+ip netns exec "$NS_I" "$BRAID_BUILD_DIR/src/braidd/braidd" -f --braid-config "$bd/braid.conf" --config "$bd/multipath.conf" \
   --config-dir "$bd/conf.d" --wwids "$bd/wwids" --bindings "$bd/bindings" \
   --state-dir "$bd/state" --run-dir "$bd/run" "${logins[@]}" </dev/null > "$bd/braidd.log" 2>&1 &
 BPID=$!
