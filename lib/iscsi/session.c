@@ -649,6 +649,7 @@ braid_iscsi_connect_async (struct braid_iscsi *s, braid_iscsi_cb cb,
   update_prefix (s);
   s->user_disconnect = 0;
   s->redirects = 0;
+  s->login_status = 0;              /* this attempt's, not the last one's */
   s->err[0] = 0;
   int r = conn_start (s);
   if (r < 0)
