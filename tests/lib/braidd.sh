@@ -113,10 +113,7 @@ _braidd_ready ()
 # 10 s, SIGKILL.  The log is shown when the test fails.
 start_braidd ()
 {
-  requires nbdinfo timeout "$BRAID_PYTHON"
-  local name=$1 bin dir pid start
-  shift
-  bin=$(braid_bin braidd)
+  local name=$1 dir
   dir=$(braidd_dir "$name")
   [[ ! -e $dir ]] || fail "start_braidd: $name already used in this test"
   mkdir -p "$dir/conf.d" "$dir/state" "$dir/run"
@@ -125,6 +122,31 @@ start_braidd ()
   else
     printf '%s\n' "${BRAIDD_CONF:-}" > "$dir/multipath.conf"
   fi
+  _braidd_launch "$@"
+}
+
+# restart_braidd NAME [ARGS...]: start braidd NAME again on the files the
+# last one left (configuration, wwids, bindings, state and run dirs, stale
+# sockets included), after it stopped or was killed.  The previous log is
+# kept as braidd.log.1, .2, ...; waits as start_braidd does.
+restart_braidd ()
+{
+  local name=$1 dir i=1
+  dir=$(braidd_dir "$name")
+  [[ -d $dir ]] || fail "restart_braidd: $name never started"
+  ! _braidd_alive "$name" || fail "restart_braidd: $name still running"
+  while [[ -e $dir/braidd.log.$i ]]; do i=$(( i + 1 )); done
+  mv "$dir/braidd.log" "$dir/braidd.log.$i"
+  _braidd_launch "$@"
+}
+
+_braidd_launch ()
+{
+  requires nbdinfo timeout "$BRAID_PYTHON"
+  local name=$1 bin dir pid start
+  shift
+  bin=$(braid_bin braidd)
+  dir=$(braidd_dir "$name")
   "$bin" -f --config "$dir/multipath.conf" --config-dir "$dir/conf.d" \
     --wwids "$dir/wwids" --bindings "$dir/bindings" \
     --state-dir "$dir/state" --run-dir "$dir/run" "$@" \
