@@ -115,8 +115,16 @@ hostile ()
     || fail "$name: braidd never logged '$expect'"
   if [[ $name == login_stall || $name == silent ]]; then
     # n=2: braidd retries, fails twice for that reason, then gets in.
-    braidd_wait_log hz 60 "$P1 $IQN: session down: $expect" \
-      2 \
+    braidd_wait_log hz 60 "$P1 $IQN: session down: $expect" 1 \
+      || fail "$name: no failed login"
+    # Between the failed logins: path 1 failed, the map served by path 2.
+    "$BRAID" --run-dir "$run" show paths raw format '%d %t %T' \
+      > "$TMPDIR_TEST/paths.$name"
+    grep -qE "^$path1 failed " "$TMPDIR_TEST/paths.$name" \
+      || fail "$name: path 1 not failed while it cannot log in: $(cat "$TMPDIR_TEST/paths.$name")"
+    grep -qE "^$path2 active ready" "$TMPDIR_TEST/paths.$name" \
+      || fail "$name: path 2 not serving: $(cat "$TMPDIR_TEST/paths.$name")"
+    braidd_wait_log hz 60 "$P1 $IQN: session down: $expect" 2 \
       || fail "$name: not two failed logins"
   fi
   if (( drops )); then
