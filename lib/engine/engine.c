@@ -235,7 +235,7 @@ node_connected (struct braid_iscsi *s, int status, void *data, void *opaque)
   (void) data;
   if (status == BRAID_STATUS_GOOD)
     n->relogin_ms = 0;
-  if (status != BRAID_STATUS_GOOD) {
+  else {
     mp_set_error (n->mp, "%s", braid_iscsi_get_error (s));
     n->state = NODE_DOWN;
     node_schedule_relogin (n, braid_iscsi_login_status (s));
