@@ -421,6 +421,15 @@ braid_mp_remove_node (struct braid_mp *mp, const char *portal, const char *targe
   if (*pp)
     *pp = n->next;
   n->next = NULL;
+  /* Whoever waits for its first login (a "login" command, braidd's start)
+   * gets an answer now: that login will never finish. */
+  if (n->first_cb) {
+    braid_mp_cb cb = n->first_cb;
+    n->first_cb = NULL;
+    mp_set_error (mp, "%s %s: logged out before its login finished",
+                  n->portal, n->target);
+    cb (n->first_opaque, BRAID_STATUS_ERROR);
+  }
   if (braid_iscsi_is_logged_in (n->sess)
       && braid_iscsi_queue_length (n->sess) == 0
       && braid_iscsi_logout_async (n->sess, node_logged_out, n) == 0)
