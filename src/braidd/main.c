@@ -3,7 +3,10 @@
  * Reads multipath.conf (and conf.d), logs in to the nodes remembered in
  * the state dir (and those given with --login), builds maps from their
  * paths, exports every map over NBD on <run-dir>/nbd.sock, and answers
- * multipathd-style commands on <run-dir>/braidd.sock.  SIGHUP rereads the
+ * multipathd-style commands on <run-dir>/braidd.sock.  The NBD socket
+ * opens once those first logins have settled (bounded), so a client
+ * reconnecting to a restarted braidd finds its export instead of being
+ * told it does not exist while the map is being rebuilt.  SIGHUP rereads the
  * configuration (a bad one is reported and the running one kept);
  * SIGTERM/SIGINT stop it.
  */
@@ -134,6 +137,11 @@ usage (FILE *f)
               "              [--nbd-tcp HOST:PORT] [--login PORTAL,TARGET]...\n");
 }
 
+/* How long the NBD socket waits for the nodes logged in to at start. */
+#define STARTUP_NBD_WAIT_MS 15000
+
+static struct daemon *the_daemon;    /* for first_login */
+
 static void
 first_login (void *opaque, int status)
 {
@@ -141,6 +149,65 @@ first_login (void *opaque, int status)
   if (status != BRAID_STATUS_GOOD)
     dlog (NULL, BRAID_LOG_ERR, "%s %s: first login failed", n->portal, n->target);
   free (n);
+  daemon_startup_node_done (the_daemon, status);
+}
+
+static int
+nbd_listen (struct daemon *d)
+{
+  if (braid_nbd_server_listen_unix (d->nbd, d->nbd_path, 0600, (uid_t) -1, (gid_t) -1) < 0) {
+    dlog (d, BRAID_LOG_ERR, "NBD socket %s: %s", d->nbd_path,
+          braid_nbd_server_get_error (d->nbd));
+    return -1;
+  }
+  if (d->nbd_tcp) {
+    char host[256];
+    const char *colon = strrchr (d->nbd_tcp, ':');
+    snprintf (host, sizeof host, "%.*s", colon ? (int) (colon - d->nbd_tcp) : 0, d->nbd_tcp);
+    if (!colon || braid_nbd_server_listen_tcp (d->nbd, host, colon + 1) < 0) {
+      dlog (d, BRAID_LOG_ERR, "NBD TCP %s: %s", d->nbd_tcp,
+            braid_nbd_server_get_error (d->nbd));
+      return -1;
+    }
+  }
+  return 0;
+}
+
+/* The start-up logins are done (or the wait is over): open the NBD
+ * socket.  Failing that, braidd cannot serve anything: stop. */
+static void
+startup_settled (struct daemon *d, const char *why)
+{
+  if (d->nbd_listening)
+    return;
+  d->nbd_listening = 1;
+  braid_timer_disarm (d->startup_timer);
+  if (nbd_listen (d) < 0) {
+    d->exit_code = 1;
+    braid_loop_stop (d->loop);
+    return;
+  }
+  dlog (d, BRAID_LOG_NOTICE, "NBD %s open%s", d->nbd_path, why);
+}
+
+void
+daemon_startup_node_done (void *opaque, int status)
+{
+  struct daemon *d = opaque;
+  (void) status;
+  if (d->startup_pending > 0 && --d->startup_pending == 0)
+    startup_settled (d, ": the saved nodes are logged in (or failed once)");
+}
+
+static void
+on_startup_timer (struct braid_loop *loop, struct braid_timer *t, void *opaque)
+{
+  struct daemon *d = opaque;
+  (void) loop;
+  (void) t;
+  dlog (d, BRAID_LOG_WARNING, "%d saved node(s) still logging in after %d s",
+        d->startup_pending, STARTUP_NBD_WAIT_MS / 1000);
+  startup_settled (d, " without waiting any longer");
 }
 
 int
@@ -226,20 +293,12 @@ main (int argc, char **argv)
   struct braid_nbd_server_config nc = { .log_fn = log_line, .log_level = log_level,
                                         .max_options = 16384 };
   d.nbd = braid_nbd_server_new (d.loop, &nc);
-  if (!d.nbd || braid_nbd_server_listen_unix (d.nbd, d.nbd_path, 0600, (uid_t) -1, (gid_t) -1) < 0) {
-    fprintf (stderr, "braidd: NBD socket %s: %s\n", d.nbd_path,
-             d.nbd ? braid_nbd_server_get_error (d.nbd) : strerror (errno));
+  d.startup_timer = braid_timer_new (d.loop, on_startup_timer, &d);
+  if (!d.nbd || !d.startup_timer) {
+    fprintf (stderr, "braidd: cannot start: %s\n", strerror (errno));
     return 1;
   }
-  if (d.nbd_tcp) {
-    char host[256];
-    const char *colon = strrchr (d.nbd_tcp, ':');
-    snprintf (host, sizeof host, "%.*s", colon ? (int) (colon - d.nbd_tcp) : 0, d.nbd_tcp);
-    if (!colon || braid_nbd_server_listen_tcp (d.nbd, host, colon + 1) < 0) {
-      fprintf (stderr, "braidd: NBD TCP %s: %s\n", d.nbd_tcp, braid_nbd_server_get_error (d.nbd));
-      return 1;
-    }
-  }
+  the_daemon = &d;
   braid_mp_set_event_fn (d.mp, export_event, &d);
 
   sigset_t mask;
@@ -256,13 +315,16 @@ main (int argc, char **argv)
     fprintf (stderr, "braidd: control socket %s: %s\n", d.ctl_path, strerror (errno));
     return 1;
   }
+  d.startup_pending = 1;            /* held until every login started */
   int nodes_ok = nodes_load (&d) == 0;
   if (!nodes_ok)
     dlog (&d, BRAID_LOG_ERR, "%s: unreadable, starting without saved nodes "
           "(the file is left as it is; new logins will replace it)", d.nodes_path);
   for (struct daemon_node *n = logins; n; ) {
     struct daemon_node *next = n->next;
+    d.startup_pending++;
     if (nodes_login (&d, n, first_login, n) < 0) {
+      d.startup_pending--;
       dlog (&d, BRAID_LOG_ERR, "%s %s: %s", n->portal, n->target, braid_mp_get_error (d.mp));
       free (n);
     }
@@ -271,7 +333,14 @@ main (int argc, char **argv)
   if (nodes_ok && logins)
     nodes_save (&d);
   dlog (&d, BRAID_LOG_NOTICE, "running: control %s, NBD %s", d.ctl_path, d.nbd_path);
-  braid_loop_run (d.loop);
+  if (d.startup_pending > 1) {
+    dlog (&d, BRAID_LOG_NOTICE, "NBD opens once %d node(s) logged in (at most %d s)",
+          d.startup_pending - 1, STARTUP_NBD_WAIT_MS / 1000);
+    braid_timer_arm_ms (d.startup_timer, STARTUP_NBD_WAIT_MS);
+  }
+  daemon_startup_node_done (&d, BRAID_STATUS_GOOD);
+  if (!d.exit_code)
+    braid_loop_run (d.loop);
 
   control_stop (&d);
   braid_nbd_server_shutdown (d.nbd);
@@ -279,6 +348,7 @@ main (int argc, char **argv)
     braid_loop_run_once (d.loop, 20);
   braid_nbd_server_free (d.nbd);
   braid_mp_free (d.mp);
+  braid_timer_free (d.startup_timer);
   braid_loop_del_fd (d.loop, sfd);
   close (sfd);
   braid_loop_free (d.loop);
@@ -287,5 +357,5 @@ main (int argc, char **argv)
     d.nodes = n->next;
     free (n);
   }
-  return 0;
+  return d.exit_code;
 }
