@@ -90,6 +90,7 @@ class Reconnecting:
         self.c = None
         self.reconnects = 0
         self.reissued = 0
+        self.refused = 0         # handshakes told "unknown export"
         self.longest_outage = 0.0
         self.connect()
 
@@ -104,6 +105,8 @@ class Reconnecting:
                 # Refused, reset, no socket yet, closed in the handshake, or
                 # the export not there yet: the daemon is down or still
                 # bringing its maps back.
+                if isinstance(e, ExportRefused):
+                    self.refused += 1
                 if time.monotonic() - t0 >= self.a.reconnect:
                     raise RuntimeError("could not reconnect within %g s: %s"
                                        % (self.a.reconnect, e))
@@ -227,6 +230,7 @@ def main():
            "slow_completions": slow[:200]}
     if a.reconnect > 0:
         rep.update(reconnects=c.reconnects, reissued_ios=c.reissued,
+                   export_refused=c.refused,
                    longest_outage_s=round(c.longest_outage, 3))
     text = json.dumps(rep)
     if a.report == "-":
