@@ -347,6 +347,7 @@ main (int argc, char **argv)
   for (int i = 0; i < 100 && braid_nbd_server_busy (d.nbd); i++)
     braid_loop_run_once (d.loop, 20);
   braid_nbd_server_free (d.nbd);
+  d.nbd = NULL;                     /* the maps' last events find no exports */
   braid_mp_free (d.mp);
   braid_timer_free (d.startup_timer);
   braid_loop_del_fd (d.loop, sfd);
