@@ -234,13 +234,5 @@ pass "both writers: 0 errors, 0 mismatches; reconnects counted apart ($r1 for $k
 
 # After all that, a clean stop: SIGTERM, exit status 0 (under ASan, no
 # report: the maps' last events once ran into the freed NBD server).
-read -r pid start < "$dir/pid"
-kill -TERM "$pid"
-wait_gone "$pid" "$start" 20 || fail "braidd did not stop on SIGTERM"
-rc=0
-wait "$pid" || rc=$?
-(( rc == 0 )) || fail "braidd exited with status $rc on SIGTERM"
-if grep -E "Sanitizer|runtime error" "$BRAIDD_LOG"; then
-  fail "sanitizer report at exit"
-fi
+stop_braidd_clean cr
 pass "braidd stops cleanly after the crashes"

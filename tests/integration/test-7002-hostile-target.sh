@@ -212,5 +212,7 @@ for w in w1 w2; do
 done
 (( rc1 == 0 && rc2 == 0 )) || fail "a writer failed ($rc1, $rc2)"
 pass "both writers: 0 errors, 0 mismatches, every block verified"
+stop_braidd_clean hz
+pass "braidd stops cleanly after the hostile target"
 for l in "${summary[@]}"; do log "$l"; done
 pass "hostile target"

@@ -169,6 +169,22 @@ _braidd_launch ()
   log "braidd $name pid $pid: $(braidd_list "$name" | tr '\n' ' ')"
 }
 
+# stop_braidd_clean NAME: SIGTERM braidd NAME (started by this shell) and
+# fail unless it exits with status 0 and its log holds no sanitizer report
+# (teardown's stop never looks at either).
+stop_braidd_clean ()
+{
+  local pid start rc=0
+  read -r pid start < "$(braidd_dir "$1")/pid"
+  kill -TERM "$pid"
+  wait_gone "$pid" "$start" 20 || fail "braidd $1 did not stop on SIGTERM"
+  wait "$pid" || rc=$?
+  (( rc == 0 )) || fail "braidd $1 exited with status $rc on SIGTERM"
+  if grep -E "Sanitizer|runtime error" "$(braidd_log "$1")"; then
+    fail "braidd $1: sanitizer report"
+  fi
+}
+
 # stop_braidd NAME: SIGTERM and a bounded wait (teardown does the same).
 stop_braidd ()
 {
