@@ -58,6 +58,7 @@ braid_mp_set_event_fn (struct braid_mp *mp, braid_mp_event_fn fn, void *opaque)
 }
 
 static void drain_tick (struct braid_mp *mp, uint64_t now);
+static void node_relogin (struct mp_node *n);
 
 static void
 on_tick (struct braid_loop *loop, struct braid_timer *t, void *opaque)
@@ -67,6 +68,10 @@ on_tick (struct braid_loop *loop, struct braid_timer *t, void *opaque)
   (void) loop;
 
   drain_tick (mp, now);
+  for (struct mp_node *n = mp->nodes; n; n = n->next)
+    if (n->state == NODE_DOWN && n->relogin_at_ns && now >= n->relogin_at_ns)
+      node_relogin (n);
+
   for (size_t i = 0; i < mp->npaths; i++) {
     struct braid_mp_path *p = mp->paths[i];
     if (p->probe == PR_DONE && mp_chk_tick (&p->timer))
@@ -230,14 +235,50 @@ node_log (void *opaque, int level, const char *msg)
     n->mp->log.fn (n->mp->log.opaque, level, msg);
 }
 
+/* A login of a node that never logged in failed: the iSCSI layer does not
+ * retry those (it hands them back), so the engine does, unless the target
+ * refused us for good. */
+static void
+node_schedule_relogin (struct mp_node *n, int login_status)
+{
+  n->relogin_ms = mp_relogin_delay_ms (login_status, n->relogin_ms);
+  if (!n->relogin_ms) {
+    n->relogin_at_ns = 0;
+    BRAID_LOG (&n->mp->log, BRAID_LOG_ERR, "%s %s: login refused (%s): "
+               "not retrying", n->portal, n->target,
+               braid_iscsi_login_status_str (login_status));
+    return;
+  }
+  n->relogin_at_ns = braid_now_ns () + (uint64_t) n->relogin_ms * 1000000u;
+  BRAID_LOG (&n->mp->log, BRAID_LOG_WARNING, "%s %s: login failed, trying "
+             "again in %u s", n->portal, n->target, n->relogin_ms / 1000);
+}
+
+static void node_connected (struct braid_iscsi *s, int status, void *data,
+                            void *opaque);
+
+static void
+node_relogin (struct mp_node *n)
+{
+  n->relogin_at_ns = 0;
+  n->state = NODE_LOGIN;
+  if (braid_iscsi_connect_async (n->sess, node_connected, n) < 0) {
+    n->state = NODE_DOWN;
+    node_schedule_relogin (n, 0);
+  }
+}
+
 static void
 node_connected (struct braid_iscsi *s, int status, void *data, void *opaque)
 {
   struct mp_node *n = opaque;
   (void) data;
-  if (status != BRAID_STATUS_GOOD) {
+  if (status == BRAID_STATUS_GOOD)
+    n->relogin_ms = 0;
+  else {
     mp_set_error (n->mp, "%s", braid_iscsi_get_error (s));
     n->state = NODE_DOWN;
+    node_schedule_relogin (n, braid_iscsi_login_status (s));
     if (n->first_cb) {
       braid_mp_cb cb = n->first_cb;
       n->first_cb = NULL;
@@ -456,6 +497,15 @@ remove_node (struct braid_mp *mp, struct mp_node *n)
   if (*pp)
     *pp = n->next;
   n->next = NULL;
+  /* Whoever waits for its first login (a "login" command, braidd's start)
+   * gets an answer now: that login will never finish. */
+  if (n->first_cb) {
+    braid_mp_cb cb = n->first_cb;
+    n->first_cb = NULL;
+    mp_set_error (mp, "%s %s: logged out before its login finished",
+                  n->portal, n->target);
+    cb (n->first_opaque, BRAID_STATUS_ERROR);
+  }
   if (braid_iscsi_is_logged_in (n->sess) && braid_iscsi_queue_length (n->sess) > 0) {
     BRAID_LOG (&mp->log, BRAID_LOG_NOTICE, "%s %s%s%s: waiting for %u command(s) "
                "in flight before logging out", n->portal, n->target,

@@ -54,6 +54,10 @@ struct mp_node {
   uint64_t drain_deadline;          /* give up waiting for in-flight I/O */
   braid_mp_cb first_cb;
   void *first_opaque;
+  /* Never logged in and the last login failed: try again at relogin_at_ns
+   * (0: not scheduled); relogin_ms is the last wait (relogin.c). */
+  uint64_t relogin_at_ns;
+  unsigned relogin_ms;
   int luns_probing;                 /* REPORT LUNS in flight */
   int lun_tries;
   uint8_t lunbuf[16384];            /* REPORT LUNS: up to 2047 LUNs */

@@ -190,7 +190,8 @@ struct braid_iscsi {
 
   /* login */
   int login_stage;                  /* CSG */
-  int login_rounds;
+  int login_rounds;                 /* login requests sent */
+  int login_answers;                /* login responses received */
   int redirects;
   int chap_step;                    /* 0 none, 1 sent CHAP_A, 2 sent CHAP_R, 3 done */
   int auth_method;                  /* 0 None, 1 CHAP */

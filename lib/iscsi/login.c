@@ -104,6 +104,7 @@ login_start (struct braid_iscsi *s)
 
   s->state = S_LOGIN;
   s->login_rounds = 0;
+  s->login_answers = 0;
   s->chap_step = 0;
   s->auth_method = 0;
   s->neg_offered = 0;
@@ -336,6 +337,7 @@ login_rx (struct braid_iscsi *s, const uint8_t *bhs, const uint8_t *data,
   char perr[256];
   int r = 0;
 
+  s->login_answers++;
   if ((bhs[0] & 0x3f) != OP_LOGIN_RSP) {
     sess_set_error (s, "protocol error: opcode 0x%02x during login",
                     bhs[0] & 0x3f);

@@ -649,6 +649,7 @@ braid_iscsi_connect_async (struct braid_iscsi *s, braid_iscsi_cb cb,
   update_prefix (s);
   s->user_disconnect = 0;
   s->redirects = 0;
+  s->login_status = 0;              /* this attempt's, not the last one's */
   s->err[0] = 0;
   int r = conn_start (s);
   if (r < 0)
@@ -876,10 +877,22 @@ run_timers (struct braid_iscsi *s)
   switch (s->state) {
   case S_CONNECTING:
   case S_LOGIN:
-    if (s->connect_deadline && now >= s->connect_deadline)
-      sess_conn_fail (s, 0, 0, "%s timed out after %u ms",
-                      s->state == S_CONNECTING ? "TCP connect" : "login",
+    if (!s->connect_deadline || now < s->connect_deadline)
+      break;
+    /* Say how far the login got: a target that accepts connections and
+     * never answers is not one that stalls halfway through negotiation. */
+    if (s->state == S_CONNECTING)
+      sess_conn_fail (s, 0, 0, "TCP connect timed out after %u ms",
                       s->opts.connect_timeout_ms);
+    else if (s->login_answers == 0)
+      sess_conn_fail (s, 0, 0, "login timed out after %u ms: no answer to "
+                      "the first login request", s->opts.connect_timeout_ms);
+    else
+      sess_conn_fail (s, 0, 0, "login timed out after %u ms: no answer to "
+                      "login request %d (%d answered, %s stage)",
+                      s->opts.connect_timeout_ms, s->login_rounds,
+                      s->login_answers, s->login_stage == 0
+                      ? "security negotiation" : "operational negotiation");
     break;
   case S_RECONNECT_WAIT:
     if (now >= s->reconnect_at)

@@ -497,4 +497,15 @@ int mp_prio_path_latency_args (const char *args, unsigned *io_num,
  * Returns the prio, or -EINVAL (n == 0, base_num out of limits). */
 int mp_prio_path_latency (const uint64_t *lat_ns, size_t n, double base_num);
 
+/***** Login retries of a node never logged in (relogin.c) *****/
+
+#define MP_RELOGIN_MIN_MS 1000u
+#define MP_RELOGIN_MAX_MS 30000u
+
+/* The wait before the next login attempt of a node whose logins have all
+ * failed, given the last failure's login status (0 when the target never
+ * answered with one) and the previous wait (0 the first time).  0 means
+ * do not retry: a class 2 status other than 0x0206. */
+unsigned mp_relogin_delay_ms (int login_status, unsigned prev_ms);
+
 #endif /* BRAID_MPATH_POLICY_H */

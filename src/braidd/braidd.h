@@ -50,12 +50,19 @@ struct daemon {
   int stopping;
   struct daemon_node *nodes;        /* what we logged in to (nodes.c) */
   void *ctl;                        /* control server (control.c) */
+  /* Startup: the NBD socket opens once the nodes logged in to at start
+   * have each logged in and been scanned, or failed once (main.c). */
+  int startup_pending;
+  struct braid_timer *startup_timer;
+  int nbd_listening;
+  int exit_code;
 };
 
 /* main.c */
 void dlog (struct daemon *d, int level, const char *fmt, ...)
   __attribute__((format(printf, 3, 4)));
 int daemon_reconfigure (struct daemon *d, char *err, size_t errlen);
+void daemon_startup_node_done (void *opaque, int status);
 
 /* export.c */
 void export_event (void *opaque, int event, struct braid_mp_map *m,

@@ -5,8 +5,11 @@
  * storage of braid.conf and the connections of the iSCSI bonds, builds
  * maps from their paths, exports every map over NBD on
  * <run-dir>/nbd.sock, and answers multipathd-style commands on
- * <run-dir>/braidd.sock.  SIGHUP rereads both configuration files (when
- * either is bad, the error is reported and both running ones are kept);
+ * <run-dir>/braidd.sock.  The NBD socket opens once the first logins have
+ * settled (bounded), so a client reconnecting to a restarted braidd finds
+ * its export instead of being told it does not exist while the map is
+ * being rebuilt.  SIGHUP rereads both configuration files (when either is
+ * bad, the error is reported and both running ones are kept);
  * SIGTERM/SIGINT stop it.
  */
 #include <errno.h>
@@ -179,6 +182,11 @@ usage (FILE *f)
               "              [--nbd-tcp HOST:PORT [--nbd-allow CIDR]...] [--login PORTAL,TARGET]...\n");
 }
 
+/* How long the NBD socket waits for the nodes logged in to at start. */
+#define STARTUP_NBD_WAIT_MS 15000
+
+static struct daemon *the_daemon;    /* for first_login */
+
 static void
 first_login (void *opaque, int status)
 {
@@ -186,6 +194,66 @@ first_login (void *opaque, int status)
   if (status != BRAID_STATUS_GOOD)
     dlog (NULL, BRAID_LOG_ERR, "%s %s: first login failed", n->portal, n->target);
   free (n);
+  daemon_startup_node_done (the_daemon, status);
+}
+
+static int
+nbd_listen (struct daemon *d)
+{
+  if (braid_nbd_server_listen_unix (d->nbd, d->nbd_path, 0600, (uid_t) -1, (gid_t) -1) < 0) {
+    dlog (d, BRAID_LOG_ERR, "NBD socket %s: %s", d->nbd_path,
+          braid_nbd_server_get_error (d->nbd));
+    return -1;
+  }
+  if (d->nbd_tcp) {
+    char host[256];
+    const char *colon = strrchr (d->nbd_tcp, ':');
+    snprintf (host, sizeof host, "%.*s", colon ? (int) (colon - d->nbd_tcp) : 0, d->nbd_tcp);
+    if (!colon || braid_nbd_server_listen_tcp (d->nbd, host, colon + 1) < 0) {
+      dlog (d, BRAID_LOG_ERR, "NBD TCP %s: %s", d->nbd_tcp,
+            braid_nbd_server_get_error (d->nbd));
+      return -1;
+    }
+  }
+  return 0;
+}
+
+/* The start-up logins are done (or the wait is over): open the NBD
+ * socket.  Failing that, braidd cannot serve anything: stop. */
+static void
+startup_settled (struct daemon *d, const char *why)
+{
+  if (d->nbd_listening)
+    return;
+  d->nbd_listening = 1;
+  braid_timer_disarm (d->startup_timer);
+  if (nbd_listen (d) < 0) {
+    d->exit_code = 1;
+    braid_loop_stop (d->loop);
+    return;
+  }
+  bconf_apply_sockets (d);         /* its owner, group and mode */
+  dlog (d, BRAID_LOG_NOTICE, "NBD %s open%s", d->nbd_path, why);
+}
+
+void
+daemon_startup_node_done (void *opaque, int status)
+{
+  struct daemon *d = opaque;
+  (void) status;
+  if (d->startup_pending > 0 && --d->startup_pending == 0)
+    startup_settled (d, ": the saved nodes are logged in (or failed once)");
+}
+
+static void
+on_startup_timer (struct braid_loop *loop, struct braid_timer *t, void *opaque)
+{
+  struct daemon *d = opaque;
+  (void) loop;
+  (void) t;
+  dlog (d, BRAID_LOG_WARNING, "%d saved node(s) still logging in after %d s",
+        d->startup_pending, STARTUP_NBD_WAIT_MS / 1000);
+  startup_settled (d, " without waiting any longer");
 }
 
 int
@@ -305,9 +373,9 @@ main (int argc, char **argv)
   struct braid_nbd_server_config nc = { .log_fn = log_line, .log_level = log_level,
                                         .max_options = 16384 };
   d.nbd = braid_nbd_server_new (d.loop, &nc);
-  if (!d.nbd || braid_nbd_server_listen_unix (d.nbd, d.nbd_path, 0600, (uid_t) -1, (gid_t) -1) < 0) {
-    fprintf (stderr, "braidd: NBD socket %s: %s\n", d.nbd_path,
-             d.nbd ? braid_nbd_server_get_error (d.nbd) : strerror (errno));
+  d.startup_timer = braid_timer_new (d.loop, on_startup_timer, &d);
+  if (!d.nbd || !d.startup_timer) {
+    fprintf (stderr, "braidd: cannot start: %s\n", strerror (errno));
     rc = 1;
     goto out;
   }
@@ -317,16 +385,7 @@ main (int argc, char **argv)
       rc = 2;
       goto out;
     }
-  if (d.nbd_tcp) {
-    char host[256];
-    const char *colon = strrchr (d.nbd_tcp, ':');
-    snprintf (host, sizeof host, "%.*s", colon ? (int) (colon - d.nbd_tcp) : 0, d.nbd_tcp);
-    if (!colon || braid_nbd_server_listen_tcp (d.nbd, host, colon + 1) < 0) {
-      fprintf (stderr, "braidd: NBD TCP %s: %s\n", d.nbd_tcp, braid_nbd_server_get_error (d.nbd));
-      rc = 1;
-      goto out;
-    }
-  }
+  the_daemon = &d;
   braid_mp_set_event_fn (d.mp, export_event, &d);
 
   sigset_t mask;
@@ -345,13 +404,16 @@ main (int argc, char **argv)
     goto out;
   }
   bconf_apply_sockets (&d);
+  d.startup_pending = 1;            /* held until every login started */
   int nodes_ok = nodes_load (&d) == 0;
   if (!nodes_ok)
     dlog (&d, BRAID_LOG_ERR, "%s: unreadable, starting without saved nodes "
           "(the file is left as it is; new logins will replace it)", d.nodes_path);
   for (struct daemon_node *n = logins; n; ) {
     struct daemon_node *next = n->next;
+    d.startup_pending++;
     if (nodes_login (&d, n, first_login, n) < 0) {
+      d.startup_pending--;
       dlog (&d, BRAID_LOG_ERR, "%s %s: %s", n->portal, n->target, braid_mp_get_error (d.mp));
       free (n);
     }
@@ -361,7 +423,14 @@ main (int argc, char **argv)
     nodes_save (&d);
   logins = NULL;                    /* each one is owned by its login now */
   dlog (&d, BRAID_LOG_NOTICE, "running: control %s, NBD %s", d.ctl_path, d.nbd_path);
-  braid_loop_run (d.loop);
+  if (d.startup_pending > 1) {
+    dlog (&d, BRAID_LOG_NOTICE, "NBD opens once %d node(s) logged in (at most %d s)",
+          d.startup_pending - 1, STARTUP_NBD_WAIT_MS / 1000);
+    braid_timer_arm_ms (d.startup_timer, STARTUP_NBD_WAIT_MS);
+  }
+  daemon_startup_node_done (&d, BRAID_STATUS_GOOD);
+  if (!d.exit_code)
+    braid_loop_run (d.loop);
 
 out:
   control_stop (&d);
@@ -376,7 +445,9 @@ out:
    * the exports of a server already gone. */
   braid_mp_set_event_fn (d.mp, NULL, NULL);
   braid_nbd_server_free (d.nbd);
+  d.nbd = NULL;                     /* the maps' last events find no exports */
   braid_mp_free (d.mp);
+  braid_timer_free (d.startup_timer);
   if (sfd >= 0) {
     braid_loop_del_fd (d.loop, sfd);
     close (sfd);
@@ -395,5 +466,5 @@ out:
   managed_free_all (&d);
   bonds_free_all (&d);
   braid_bconf_free (d.bconf);
-  return rc;
+  return rc ? rc : d.exit_code;
 }

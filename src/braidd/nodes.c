@@ -47,8 +47,11 @@ nodes_load (struct daemon *d)
     n.enroll = json_object_object_get_ex (o, "enroll", &e) && json_object_get_boolean (e);
     if (!n.portal[0] || !n.target[0])
       continue;
-    if (nodes_login (d, &n, NULL, NULL) < 0)
+    d->startup_pending++;
+    if (nodes_login (d, &n, daemon_startup_node_done, d) < 0) {
+      d->startup_pending--;
       dlog (d, BRAID_LOG_ERR, "%s %s: %s", n.portal, n.target, braid_mp_get_error (d->mp));
+    }
   }
   json_object_put (root);
   return 0;

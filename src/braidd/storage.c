@@ -424,7 +424,7 @@ bconf_apply_sockets (struct daemon *d)
   int shared = (c->export_mode & 077) || c->admin_group >= 0;
   if (chmod (d->run_dir, shared ? 0711 : 0700) < 0)
     dlog (d, BRAID_LOG_ERR, "%s: chmod: %s", d->run_dir, strerror (errno));
-  if (d->nbd)
+  if (d->nbd && d->nbd_listening)
     apply_socket (d, d->nbd_path, c->export_owner, c->export_group, c->export_mode);
   if (d->ctl)
     apply_socket (d, d->ctl_path, -1, c->admin_group >= 0 ? c->admin_group : 0,

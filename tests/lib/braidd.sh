@@ -114,10 +114,7 @@ _braidd_ready ()
 # 10 s, SIGKILL.  The log is shown when the test fails.
 start_braidd ()
 {
-  requires nbdinfo timeout "$BRAID_PYTHON"
-  local name=$1 bin dir pid start
-  shift
-  bin=$(braid_bin braidd)
+  local name=$1 dir
   dir=$(braidd_dir "$name")
   [[ ! -e $dir ]] || fail "start_braidd: $name already used in this test"
   mkdir -p "$dir/conf.d" "$dir/state" "$dir/run"
@@ -126,6 +123,31 @@ start_braidd ()
   else
     printf '%s\n' "${BRAIDD_CONF:-}" > "$dir/multipath.conf"
   fi
+  _braidd_launch "$@"
+}
+
+# restart_braidd NAME [ARGS...]: start braidd NAME again on the files the
+# last one left (configuration, wwids, bindings, state and run dirs, stale
+# sockets included), after it stopped or was killed.  The previous log is
+# kept as braidd.log.1, .2, ...; waits as start_braidd does.
+restart_braidd ()
+{
+  local name=$1 dir i=1
+  dir=$(braidd_dir "$name")
+  [[ -d $dir ]] || fail "restart_braidd: $name never started"
+  ! _braidd_alive "$name" || fail "restart_braidd: $name still running"
+  while [[ -e $dir/braidd.log.$i ]]; do i=$(( i + 1 )); done
+  mv "$dir/braidd.log" "$dir/braidd.log.$i"
+  _braidd_launch "$@"
+}
+
+_braidd_launch ()
+{
+  requires nbdinfo timeout "$BRAID_PYTHON"
+  local name=$1 bin dir pid start
+  shift
+  bin=$(braid_bin braidd)
+  dir=$(braidd_dir "$name")
   local netns=()
   [[ -z ${BRAIDD_NETNS:-} ]] || netns=(ip netns exec "$BRAIDD_NETNS")
   "${netns[@]}" "$bin" -f --braid-config "$dir/braid.conf" --config "$dir/multipath.conf" --config-dir "$dir/conf.d" \
@@ -148,6 +170,22 @@ start_braidd ()
     fail "braidd $name did not come up (log: $(tail -n 5 "$dir/braidd.log" | tr '\n' ' '))"
   fi
   log "braidd $name pid $pid: $(braidd_list "$name" | tr '\n' ' ')"
+}
+
+# stop_braidd_clean NAME: SIGTERM braidd NAME (started by this shell) and
+# fail unless it exits with status 0 and its log holds no sanitizer report
+# (teardown's stop never looks at either).
+stop_braidd_clean ()
+{
+  local pid start rc=0
+  read -r pid start < "$(braidd_dir "$1")/pid"
+  kill -TERM "$pid"
+  wait_gone "$pid" "$start" 20 || fail "braidd $1 did not stop on SIGTERM"
+  wait "$pid" || rc=$?
+  (( rc == 0 )) || fail "braidd $1 exited with status $rc on SIGTERM"
+  if grep -E "Sanitizer|runtime error" "$(braidd_log "$1")"; then
+    fail "braidd $1: sanitizer report"
+  fi
 }
 
 # stop_braidd NAME: SIGTERM and a bounded wait (teardown does the same).

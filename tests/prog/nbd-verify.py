@@ -9,6 +9,14 @@ completion time and reports the longest gap between two consecutive
 completions, the number of errors and of mismatches, as JSON.  Runs for
 a fixed time (and a fixed number of I/Os at most); used by the failover
 tests while paths are cut under it.
+
+With --reconnect SECONDS it also survives the server going away (the
+daemon crash tests): a lost connection is reopened, retrying for up to
+SECONDS, and the I/O that got no reply is issued again (rewriting the same
+data is safe, and the generation table only moves once a write is
+acknowledged, so the final read-back still checks every block).  Those
+reconnects and re-issued I/Os are counted apart from errors; without the
+option a lost connection ends the run as before.
 """
 import argparse, hashlib, json, os, random, socket, struct, sys, time
 
@@ -31,6 +39,10 @@ def recvall(s, n):
     return bytes(b)
 
 
+class ExportRefused(RuntimeError):
+    pass
+
+
 class Nbd:
     def __init__(self, path, export, timeout):
         self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -51,7 +63,7 @@ class Nbd:
             if rtype == 3 and rlen >= 12 and struct.unpack(">H", payload[:2])[0] == 0:
                 self.size = struct.unpack(">Q", payload[2:10])[0]
             elif rtype & (1 << 31):
-                raise RuntimeError("OPT_GO refused: %d %r" % (rtype, payload))
+                raise ExportRefused("OPT_GO refused: %d %r" % (rtype, payload))
         self.cookie = 0
 
     def io(self, cmd, off, length, data=b""):
@@ -68,6 +80,56 @@ class Nbd:
         except OSError:
             pass
         self.s.close()
+
+
+class Reconnecting:
+    """An Nbd that reopens itself after a lost connection (--reconnect)."""
+
+    def __init__(self, a):
+        self.a = a
+        self.c = None
+        self.reconnects = 0
+        self.reissued = 0
+        self.refused = 0         # handshakes told "unknown export"
+        self.longest_outage = 0.0
+        self.connect()
+
+    def connect(self):
+        t0 = time.monotonic()
+        while True:
+            try:
+                self.c = Nbd(self.a.socket, self.a.export, self.a.io_timeout)
+                break
+            except (ConnectionError, FileNotFoundError, EOFError,
+                    ExportRefused) as e:
+                # Refused, reset, no socket yet, closed in the handshake, or
+                # the export not there yet: the daemon is down or still
+                # bringing its maps back.
+                if isinstance(e, ExportRefused):
+                    self.refused += 1
+                if time.monotonic() - t0 >= self.a.reconnect:
+                    raise RuntimeError("could not reconnect within %g s: %s"
+                                       % (self.a.reconnect, e))
+                time.sleep(0.1)
+        self.longest_outage = max(self.longest_outage, time.monotonic() - t0)
+
+    def io(self, cmd, off, length, data=b""):
+        while True:
+            try:
+                return self.c.io(cmd, off, length, data)
+            except (ConnectionError, EOFError):
+                # No reply: the server went away.  Not a timeout: a server
+                # that hangs is a failure, not something to paper over.
+                try:
+                    self.c.s.close()
+                except OSError:
+                    pass
+                self.reconnects += 1
+                self.reissued += 1
+                self.connect()
+
+    def close(self):
+        self.c.close()
 
 
 def pattern(lba, gen, bs):
@@ -101,10 +163,13 @@ def main():
     ap.add_argument("--ready-file")
     ap.add_argument("--stop-file", help="stop early when this file appears")
     ap.add_argument("--timeline", help="write every completion as 'seconds gap_ms' (bench/)")
+    ap.add_argument("--reconnect", type=float, default=0, metavar="SECONDS",
+                    help="on a lost connection, reconnect (retrying for up to SECONDS) "
+                         "and re-issue the unanswered I/O")
     a = ap.parse_args()
 
     rnd = random.Random(a.seed)
-    c = Nbd(a.socket, a.export, a.io_timeout)
+    c = Reconnecting(a) if a.reconnect > 0 else Nbd(a.socket, a.export, a.io_timeout)
     gen = [0] * a.blocks
     ios = errors = mismatches = 0
     max_gap = 0.0
@@ -163,6 +228,10 @@ def main():
            "final_mismatches": final_bad, "max_gap_ms": round(max_gap * 1000, 1),
            "max_gap_at_s": round(max_gap_at, 3), "seconds": round(time.monotonic() - t0, 2),
            "slow_completions": slow[:200]}
+    if a.reconnect > 0:
+        rep.update(reconnects=c.reconnects, reissued_ios=c.reissued,
+                   export_refused=c.refused,
+                   longest_outage_s=round(c.longest_outage, 3))
     text = json.dumps(rep)
     if a.report == "-":
         print(text)

@@ -277,6 +277,36 @@ class Portal:
         self.delay_ms = None
         self.conns = set()
         self.stats = collections.Counter()
+        self.misbehave = []      # pending "misbehave" rules, oldest first
+
+    def take_rule(self, whats, conn=None):
+        """The oldest pending misbehave rule whose "what" is in whats (and
+        that this connection can honour), counted down; or None."""
+        for rule in self.misbehave:
+            if rule["what"] not in whats:
+                continue
+            if rule["what"] == "bad_header_digest" and not (conn and
+                                                            conn.hdigest):
+                continue
+            rule["n"] -= 1
+            if rule["n"] <= 0:
+                self.misbehave.remove(rule)
+            self.stats["misbehaved"] += 1
+            return rule
+        return None
+
+
+# Misbehave cases (control command "misbehave"), by where they strike:
+# on accepting a connection, on the next SCSI command, or on the next PDU
+# that completes a SCSI command (a SCSI Response, or a Data-In with
+# status).  tests/target/README.md describes each.
+MISBEHAVE_ACCEPT = ("silent", "login_stall")
+MISBEHAVE_CMD = ("reject",)
+MISBEHAVE_RSP = ("oversized_dsl", "huge_dsl", "bad_opcode", "wrong_itt",
+                 "statsn_jump", "bad_header_digest")
+MISBEHAVE_DATAIN = ("datain_overflow", "async_midxfer")
+MISBEHAVE = MISBEHAVE_ACCEPT + MISBEHAVE_CMD + MISBEHAVE_RSP \
+    + MISBEHAVE_DATAIN
 
 
 class TPG:
@@ -598,6 +628,9 @@ class Conn:
         self.pings = {}          # ttt -> send time of our NOP-In pings
         self.cid = 0
         self.in_process = False
+        self.mute = False        # misbehave: a per-connection black hole
+        self.stall_login = False  # misbehave: go mute after one login PDU
+        self.login_pdus = 0
         self.update_events()
         self.login_timer = None
         self.arm_login_timer()
@@ -611,7 +644,7 @@ class Conn:
         self.login_timer = None
         if self.closed or self.state != "login":
             return
-        if self.portal.blackhole:
+        if self.portal.blackhole or self.mute:
             self.arm_login_timer()          # silent, not impatient
             return
         self.portal.stats["login_timeouts"] += 1
@@ -626,7 +659,7 @@ class Conn:
 
     def update_events(self):
         ev = 0
-        if not self.closed and not self.portal.blackhole:
+        if not self.closed and not self.portal.blackhole and not self.mute:
             if not self.throttled and not self.close_when_flushed:
                 ev |= selectors.EVENT_READ
             if self.wq:
@@ -672,7 +705,7 @@ class Conn:
         pos = 0
         try:
             while (not self.closed and not self.portal.blackhole
-                   and not self.throttled and not self.close_when_flushed):
+                   and not self.mute and not self.throttled and not self.close_when_flushed):
                 if len(buf) - pos < 48:
                     break
                 ahs_len = buf[pos + 4] * 4
@@ -728,14 +761,14 @@ class Conn:
             if b:
                 self.wq.append(b)
                 self.wbytes += len(b)
-        if not self.portal.blackhole:
+        if not self.portal.blackhole and not self.mute:
             self.flush()
         if self.wbytes > WQ_HIGH and not self.throttled:
             self.throttled = True
             self.update_events()
 
     def flush(self):
-        if self.closed or self.portal.blackhole:
+        if self.closed or self.portal.blackhole or self.mute:
             return
         while self.wq:
             try:
@@ -797,13 +830,89 @@ class Conn:
 
     def pdu(self, bhs, data=b""):
         """Queue one PDU: BHS (48 bytes, DataSegmentLength filled in here),
-        data segment (bytes or memoryview), padding, digests."""
+        data segment (bytes or memoryview), padding, digests; or, when a
+        misbehave rule is pending for this kind of PDU, a broken one."""
+        op = bhs[0] & 0x3F
+        if self.state == "ffp" and self.portal.misbehave and (
+                op == 0x21 or (op == 0x25 and bhs[1] & 0x01)):
+            whats = MISBEHAVE_RSP + (MISBEHAVE_DATAIN if op == 0x25 else ())
+            rule = self.portal.take_rule(whats, self)
+            if rule is not None:
+                self.misbehave(rule, bytearray(bhs), data)
+                return
+        self.emit(bhs, data)
+
+    def misbehave(self, rule, bhs, data):
+        """Send the PDU bhs+data broken the way rule says."""
+        what = rule["what"]
+        itt = u32(bhs, 16)
+        self.log("misbehave %s: opcode 0x%02x ITT 0x%08x StatSN %d"
+                 % (what, bhs[0] & 0x3F, itt, u32(bhs, 24)), 0)
+        if what == "oversized_dsl":
+            # Longer than the MaxRecvDataSegmentLength the initiator
+            # declared (the bytes are really sent).
+            want = self.mrdsl_out + 4096
+            self.emit(bhs, bytes(data) + bytes(max(0, want - len(data))))
+        elif what == "huge_dsl":
+            self.emit(bhs, data, dsl=0xFFFFFF)
+        elif what == "bad_opcode":
+            bhs[0] = 0x3C                # no target opcode has this value
+            self.emit(bhs, data)
+        elif what == "wrong_itt":
+            busy = set(self.tasks) | {itt, ALL_ONES}
+            bad = (itt + 0x01000000) & ALL_ONES
+            while bad in busy:
+                bad = (bad + 1) & ALL_ONES
+            bhs[16:20] = bad.to_bytes(4, "big")
+            self.emit(bhs, data)
+        elif what == "statsn_jump":
+            jump = int(rule.get("jump", 1000))
+            bhs[24:28] = sn_add(u32(bhs, 24), jump).to_bytes(4, "big")
+            self.statsn = sn_add(self.statsn, jump)
+            self.emit(bhs, data)
+        elif what == "bad_header_digest":
+            self.emit(bhs, data, bad_hd=True)
+        elif what == "datain_overflow":
+            # 512 bytes past the expected data transfer length (an
+            # underflow residual says how far off that still is).
+            extra = 512 + (u32(bhs, 44) if bhs[1] & 0x02 else 0)
+            self.emit(bhs, bytes(data) + bytes(extra))
+        elif what == "async_midxfer":
+            # The Data-In sequence in two PDUs with an Asynchronous Message
+            # between them; the Async takes the StatSN the status had.
+            data = memoryview(bytes(data))
+            half = (len(data) // 2) & ~511 or len(data) // 2
+            statsn = u32(bhs, 24)
+            first = bytearray(bhs)
+            first[1] = bhs[1] & ~0x87    # neither F, S nor residual flags
+            first[24:28] = bytes(4)
+            first[44:48] = bytes(4)
+            self.emit(first, data[:half])
+            ev = int(rule.get("event", 1))
+            exp, mx = self.sn_fields()
+            hdr = struct.pack(">BBBBB3x8sIIIIIBBHHH4x", 0x32, 0x80, 0, 0, 0,
+                              bytes(8), ALL_ONES, 0, statsn, exp, mx, ev,
+                              int(rule.get("vcode", 0)),
+                              int(rule.get("param1", 0)),
+                              int(rule.get("param2", 0)),
+                              int(rule.get("param3", 0)))
+            self.emit(hdr)
+            bhs[24:28] = sn_add(statsn, 1).to_bytes(4, "big")
+            bhs[36:40] = sn_add(u32(bhs, 36), 1).to_bytes(4, "big")
+            bhs[40:44] = (u32(bhs, 40) + half).to_bytes(4, "big")
+            self.statsn = sn_add(self.statsn, 1)
+            self.emit(bhs, data[half:])
+        else:
+            raise ValueError("misbehave %r" % what)
+
+    def emit(self, bhs, data=b"", dsl=None, bad_hd=False):
         bhs = bytearray(bhs)
+        bhs[5:8] = (len(data) if dsl is None else dsl).to_bytes(3, "big")
         dsl = len(data)
-        bhs[5:8] = dsl.to_bytes(3, "big")
         parts = [bytes(bhs)]
         if self.hdigest:
-            parts.append(struct.pack("<I", crc32c(bhs)))
+            hd = crc32c(bhs) ^ (ALL_ONES if bad_hd else 0)
+            parts.append(struct.pack("<I", hd))
         if dsl:
             parts.append(data)
             pad = (-dsl) & 3
@@ -956,6 +1065,13 @@ class Conn:
     def on_login(self, bhs, data):
         tgt = self.tgt
         l = self.login
+        self.login_pdus += 1
+        if self.stall_login and self.login_pdus > 1:
+            self.log("misbehave login_stall: login PDU %d not answered, "
+                     "connection goes silent" % self.login_pdus, 0)
+            self.mute = True
+            self.update_events()
+            return
         flags = bhs[1]
         transit, cont = bool(flags & 0x80), bool(flags & 0x40)
         csg, nsg = (flags >> 2) & 3, flags & 3
@@ -1146,6 +1262,10 @@ class Conn:
             if k in ("HeaderDigest", "DataDigest"):
                 offered = v.split(",")
                 choice = "Reject"
+                if a.prefer_digest and "CRC32C" in offered:
+                    # Not RFC 7143 (the first acceptable value wins): lets
+                    # an initiator offering None,CRC32C get digests.
+                    offered = ["CRC32C"]
                 for o in offered:
                     if o == "None" or (o == "CRC32C" and a.digest):
                         choice = o
@@ -1388,6 +1508,17 @@ class Conn:
             return
         self.discard_itts.pop(itt, None)
         flags = bhs[1]
+        if (self.portal.misbehave and (not flags & 0x20
+                                       or len(data) >= u32(bhs, 20))):
+            # Only commands whose data all came along: no Data-Out follows.
+            rule = self.portal.take_rule(MISBEHAVE_CMD, self)
+            if rule is not None:
+                reason = int(rule.get("reason", 0x05))
+                self.log("misbehave reject: ITT 0x%08x CDB %s, reason 0x%02x"
+                         % (itt, bytes(bhs[32:48]).hex(), reason), 0)
+                self.discard_itt(itt)
+                self.send_reject(reason, bhs)
+                return
         cdb = bhs[32:48]
         o = 0
         while o + 4 <= len(ahs):
@@ -1809,6 +1940,15 @@ class Target:
             self.conns.add(c)
             p.stats["connections"] += 1
             c.log("accepted")
+            rule = p.take_rule(MISBEHAVE_ACCEPT, c) if p.misbehave else None
+            if rule is not None and rule["what"] == "silent":
+                c.log("misbehave silent: never reading or answering", 0)
+                c.mute = True
+                c.update_events()
+            elif rule is not None:
+                c.log("misbehave login_stall: answering one login PDU only",
+                      0)
+                c.stall_login = True
 
     def new_session(self, conn):
         l = conn.login
@@ -2527,8 +2667,27 @@ class Target:
             if n > 0:
                 self.faults.append(rule)
             return {"ok": True, "pending": sum(r["n"] for r in self.faults)}
+        if cmd == "misbehave":
+            p = self.find_portal(req["portal"])
+            what = req["what"]
+            if what not in MISBEHAVE:
+                raise ValueError("what must be one of %s" % ", ".join(MISBEHAVE))
+            n = int(req.get("n", 1))
+            if not 1 <= n <= 1000:
+                raise ValueError("n out of range")
+            if what == "bad_header_digest" and not any(
+                    c.hdigest for c in p.conns):
+                raise ValueError("no connection on %s negotiated "
+                                 "HeaderDigest=CRC32C" % p.name)
+            rule = {k: v for k, v in req.items() if k not in ("cmd", "portal")}
+            rule["n"] = n
+            p.misbehave.append(rule)
+            return {"ok": True, "portal": p.name,
+                    "pending": [dict(r) for r in p.misbehave]}
         if cmd == "clear_faults":
             self.faults = []
+            for p in self.portals:
+                p.misbehave = []
             self.delay_ms = 0
             for p in self.portals:
                 p.delay_ms = None
@@ -2729,6 +2888,9 @@ def main(argv=None):
     ap.add_argument("--immediate-data", choices=("yes", "no"), default="yes")
     ap.add_argument("--digest", action="store_true",
                     help="accept CRC32C header/data digests (slow)")
+    ap.add_argument("--prefer-digest", action="store_true",
+                    help="with --digest: choose CRC32C whenever offered, "
+                         "even after None")
     ap.add_argument("--nop-interval", type=int, default=0, metavar="MS",
                     help="ping every FFP connection with NOP-In every MS ms")
     ap.add_argument("--ua-on-login", action="store_true",

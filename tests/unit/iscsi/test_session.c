@@ -194,6 +194,17 @@ send_login_rsp (struct fx *f, const uint8_t *req, int transit, int csg, int nsg,
   peer_send (&f->peer, h, keys, (uint32_t) klen);
 }
 
+/* Start a login by hand (TCP "connected") and take its first request. */
+static void
+first_login_request (struct fx *f, uint8_t *bhs, uint8_t *data, uint32_t *dlen)
+{
+  f->s->state = S_CONNECTING;
+  f->s->connect_cb = on_connect;
+  f->s->connect_opaque = f;
+  braid_iscsi_service (f->s, POLLOUT);
+  assert_true (peer_get (&f->peer, bhs, data, dlen));
+}
+
 /* Log in through both stages; the target volunteers MaxRecvDataSegmentLength
  * and InitialR2T in a first T=0 operational answer. */
 static void
@@ -202,11 +213,7 @@ login (struct fx *f, uint32_t target_mrdsl, int window)
   uint8_t bhs[48], data[8192];
   uint32_t dlen;
 
-  f->s->state = S_CONNECTING;
-  f->s->connect_cb = on_connect;
-  f->s->connect_opaque = f;
-  braid_iscsi_service (f->s, POLLOUT);     /* TCP "connected" -> login */
-  assert_true (peer_get (&f->peer, bhs, data, &dlen));
+  first_login_request (f, bhs, data, &dlen);
   assert_int_equal (bhs[0], 0x43);          /* immediate Login Request */
   assert_int_equal (bhs[1], 0x81);          /* T=1 CSG=0 NSG=1 */
   assert_int_equal (bhs[14] | bhs[15], 0);  /* TSIH 0 */
@@ -835,11 +842,7 @@ test_redirect (void **state)
   uint32_t dlen;
   int lfd = listener (&port);
 
-  f->s->state = S_CONNECTING;
-  f->s->connect_cb = on_connect;
-  f->s->connect_opaque = f;
-  braid_iscsi_service (f->s, POLLOUT);
-  assert_true (peer_get (&f->peer, bhs, data, &dlen));
+  first_login_request (f, bhs, data, &dlen);
   int n = snprintf (addr, sizeof addr, "TargetAddress=127.0.0.1:%u,1", port);
   uint8_t h[48] = { 0 };
   h[0] = OP_LOGIN_RSP;
@@ -874,11 +877,7 @@ test_login_auth_failure (void **state)
   uint8_t bhs[48], data[8192];
   uint32_t dlen;
 
-  f->s->state = S_CONNECTING;
-  f->s->connect_cb = on_connect;
-  f->s->connect_opaque = f;
-  braid_iscsi_service (f->s, POLLOUT);
-  assert_true (peer_get (&f->peer, bhs, data, &dlen));
+  first_login_request (f, bhs, data, &dlen);
   uint8_t h[48] = { 0 };
   h[0] = OP_LOGIN_RSP;
   memcpy (h + 8, bhs + 8, 6);
@@ -894,6 +893,44 @@ test_login_auth_failure (void **state)
   assert_int_equal (braid_iscsi_get_fd (f->s), -1);
   f->s->fd = -1;
 }
+
+/* A target that accepts the connection and never answers, and one that
+ * answers the first login request and then goes silent: the login timer
+ * fails the connection either way, and the error says how far the login
+ * got, so the two are told apart in the daemon's log. */
+static void
+login_stall (void **state, int answered)
+{
+  struct fx *f = *state;
+  uint8_t bhs[48], data[8192];
+  uint32_t dlen;
+
+  first_login_request (f, bhs, data, &dlen);
+  if (answered) {
+    static const char k1[] = "AuthMethod=None\0TargetPortalGroupTag=1";
+    send_login_rsp (f, bhs, 1, 0, 1, k1, sizeof k1, 0);
+    pump (f);
+    assert_true (peer_get (&f->peer, bhs, data, &dlen));
+    assert_int_equal (bhs[1], 0x87);        /* operational offer sent */
+  }
+  braid_iscsi_service (f->s, 0);
+  assert_int_equal (f->connected, 0);       /* no deadline yet: waiting */
+  f->s->connect_deadline = 1;               /* long past */
+  braid_iscsi_service (f->s, 0);
+  assert_int_equal (f->connected, -1);
+  const char *e = braid_iscsi_get_error (f->s);
+  if (answered)
+    assert_non_null (strstr (e, "login timed out after 15000 ms: no answer "
+                             "to login request 2 (1 answered, operational "
+                             "negotiation stage)"));
+  else
+    assert_non_null (strstr (e, "login timed out after 15000 ms: no answer "
+                             "to the first login request"));
+  f->s->fd = -1;
+}
+
+static void test_login_never_answered (void **state) { login_stall (state, 0); }
+static void test_login_stalls_midway (void **state) { login_stall (state, 1); }
 
 /* A command whose timer expires fails the connection: it completes with
  * TIMEOUT, its neighbours with TRANSPORT. */
@@ -1010,6 +1047,8 @@ main (void)
     cmocka_unit_test_setup_teardown (test_reinstatement_same_isid, setup, teardown),
     cmocka_unit_test_setup_teardown (test_redirect, setup, teardown),
     cmocka_unit_test_setup_teardown (test_login_auth_failure, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_login_never_answered, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_login_stalls_midway, setup, teardown),
     cmocka_unit_test_setup_teardown (test_command_timeout, setup, teardown),
     cmocka_unit_test_setup_teardown (test_ping_timeout, setup, teardown),
     cmocka_unit_test_setup_teardown (test_async_logout_request, setup, teardown),
