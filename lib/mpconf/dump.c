@@ -22,21 +22,35 @@
 
 enum order { ORD_DEF, ORD_HW, ORD_MP };
 
-/* Keywords of section mask 'in', sorted by their print position. */
+/* Keywords of section mask 'in', sorted by their print position (ties by
+ * table index).  A sort, not a scan of every position: a dump calls this
+ * once per hwtable entry. */
+struct kw_pos { int pos, i; };
+
+static int
+kw_pos_cmp (const void *a, const void *b)
+{
+  const struct kw_pos *x = a, *y = b;
+  return x->pos != y->pos ? x->pos - y->pos : x->i - y->i;
+}
+
 static size_t
 section_order (unsigned in, enum order o, int out[KW__COUNT])
 {
+  struct kw_pos v[KW__COUNT];
   size_t n = 0;
 
-  for (int pos = 1; pos < 256; pos++)
-    for (int i = 0; i < KW__COUNT; i++)
-      {
-        const struct mpc_keyword *k = &mpc_keywords[i];
-        int p = o == ORD_DEF ? k->o_def : o == ORD_HW ? k->o_hw : k->o_mp;
+  for (int i = 0; i < KW__COUNT; i++)
+    {
+      const struct mpc_keyword *k = &mpc_keywords[i];
+      int p = o == ORD_DEF ? k->o_def : o == ORD_HW ? k->o_hw : k->o_mp;
 
-        if (p == pos && (k->in & in))
-          out[n++] = i;
-      }
+      if (p >= 1 && p < 256 && (k->in & in))
+        v[n++] = (struct kw_pos) { p, i };
+    }
+  qsort (v, n, sizeof v[0], kw_pos_cmp);
+  for (size_t j = 0; j < n; j++)
+    out[j] = v[j].i;
   return n;
 }
 
