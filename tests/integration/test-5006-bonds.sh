@@ -170,6 +170,11 @@ want="host state: non-operational (bond b3 cannot reach $ADDR_B:3260 $iqn throug
 wait_for "non-operational" 30 bash -c '"$@" show status | grep -qxF "$0"' "$want" "${B[@]}" \
   || fail "show status: '$("${B[@]}" show status | grep '^host state:')', wanted '$want'"
 braidd_wait_log bd 10 "$want" || fail "braidd did not log the host state"
+# braid status: the same line, and exit status 3 for a non-operational host.
+rc=0
+"${B[@]}" --state-dir "$TMPDIR_TEST/volumes" status > "$TMPDIR_TEST/status" 2>&1 || rc=$?
+assert_eq "$rc" 3 "braid status on a non-operational host"
+grep -qxF "$want" "$TMPDIR_TEST/status" || fail "braid status does not show '$want'"
 # braid.conf's NOP-Out timeout is the one the sessions use.
 grep -q "$ADDR_B:3260 $iqn: session down: no answer to NOP-Out ping within 700 ms" "$BRAIDD_LOG" \
   || fail "the session did not fail on braid.conf's noop_out_timeout (700 ms)"
@@ -177,6 +182,8 @@ log "$want"
 ip netns exec "$NS_INI" iptables -w 10 -D OUTPUT -o "$IF_IB" -p tcp --dport 3260 -j DROP
 wait_for "operational again" 60 bash -c '"$@" show status | grep -qx "host state: operational"' _ "${B[@]}" \
   || fail "the host did not become operational again"
+"${B[@]}" --state-dir "$TMPDIR_TEST/volumes" status > "$TMPDIR_TEST/status" 2>&1 \
+  || fail "braid status on an operational host exits $?"
 pass "bond network unreachable: non-operational naming bond and network; operational again"
 
 # 5. admin_group delegation.  The test dir must be traversable by others.
