@@ -44,7 +44,7 @@ check-asan: deps
 check-valgrind: deps build
 	meson test -C $(BUILD) --suite unit --print-errorlogs \
 	  --wrapper 'valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --quiet'
-	scripts/test-summary $(BUILD)
+	scripts/test-summary $(BUILD) testlog-valgrind.json
 	rm -rf $(BUILD)/valgrind-logs
 	BRAID_VALGRIND_DIR=$(abspath $(BUILD))/valgrind-logs \
 	  meson test -C $(BUILD) --suite integration --print-errorlogs --num-processes 2 --timeout-multiplier 4
