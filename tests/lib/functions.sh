@@ -349,6 +349,8 @@ _braid_valgrind_wrapper ()
   w=$TMPDIR_TEST/valgrind-bin/$name
   if [[ ! -x $w ]]; then
     mkdir -p "$TMPDIR_TEST/valgrind-bin" "$BRAID_VALGRIND_DIR"
+    # programs a test runs as another user (setpriv) log here too
+    chmod 1777 "$BRAID_VALGRIND_DIR"
     cat > "$w" <<EOT
 #!/bin/sh
 exec valgrind --error-exitcode=99 --leak-check=full --show-leak-kinds=definite \\
