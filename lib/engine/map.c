@@ -324,6 +324,14 @@ should_map (struct braid_mp *mp, struct braid_mp_path *p)
   return 0;
 }
 
+/* H:C:T:L order: the session's host number, then the LUN. */
+static int
+path_before (const struct braid_mp_path *a, const struct braid_mp_path *b)
+{
+  int ha = a->node ? a->node->host : 0, hb = b->node ? b->node->host : 0;
+  return ha != hb ? ha < hb : a->lun < b->lun;
+}
+
 void
 map_add_path (struct braid_mp *mp, struct braid_mp_path *p)
 {
@@ -332,7 +340,9 @@ map_add_path (struct braid_mp *mp, struct braid_mp_path *p)
   const char *vec[64];
   struct braid_mpconf_path_id id;
 
-  if (p->map)
+  /* A path whose session is being drained (logged out, waiting for its
+   * in-flight I/O) never rejoins a map. */
+  if (p->map || (p->node && p->node->draining))
     return;
   if (mp->conf) {
     path_id (p, &id, &store, vec, 64);
@@ -364,8 +374,19 @@ map_add_path (struct braid_mp *mp, struct braid_mp_path *p)
     m->views = nv;
   if (!np || !ns || !nv)
     return;
-  m->paths[m->npaths] = p;
-  mp_sel_path_init (&m->sel[m->npaths]);
+  /* Keep the paths in H:C:T:L order, whatever order their probes finished
+   * in, so a map's topology (and which path leads a failover group) is
+   * the same after a flush and re-add as at start. */
+  size_t at = m->npaths;
+  for (size_t j = 0; j < m->npaths; j++)
+    if (path_before (p, m->paths[j])) {
+      at = j;
+      break;
+    }
+  memmove (m->paths + at + 1, m->paths + at, (m->npaths - at) * sizeof *m->paths);
+  memmove (m->sel + at + 1, m->sel + at, (m->npaths - at) * sizeof *m->sel);
+  m->paths[at] = p;
+  mp_sel_path_init (&m->sel[at]);
   m->npaths++;
   p->map = m;
   p->map_state = MP_MAP_ACTIVE;
