@@ -51,6 +51,15 @@ extern "C" {
 /* Default wait for another process's lock, in milliseconds. */
 #define BRAID_MPSTATE_LOCK_TIMEOUT_MS 5000
 
+/* Replace the file at 'path' with the 'len' bytes at 'buf', the way the
+ * wwids and bindings rewrites do: a temporary file beside it, fsync,
+ * rename, fsync of the directory, so a crash leaves the old file or the
+ * new one and never a mix.  The new file gets 'mode' (the permission
+ * bits).  Nothing is kept: the caller still owns 'buf'.  Returns 0, or
+ * -errno with a message naming the file in 'err'. */
+int braid_state_file_replace (const char *path, const void *buf, size_t len,
+                              unsigned mode, char *err, size_t errlen);
+
 /* ---------------------------------------------------------------------- */
 /* wwids file                                                              */
 /* ---------------------------------------------------------------------- */

@@ -380,9 +380,10 @@ braid_mp_add_node (struct braid_mp *mp, const struct braid_mp_node_spec *spec,
   return 0;
 }
 
-/* Free a path object, once nothing refers to it. */
-void
-mp_path_release (struct braid_mp_path *p)
+/* Free a path object of a node being freed (its session, and with it
+ * every callback that could still name the path, is gone). */
+static void
+path_free (struct braid_mp_path *p)
 {
   struct braid_mp *mp = p->mp;
   for (size_t i = 0; i < mp->npaths; i++)
@@ -418,7 +419,7 @@ node_free (struct braid_mp *mp, struct mp_node *n)
   for (size_t i = mp->npaths; i-- > 0; ) {
     struct braid_mp_path *p = mp->paths[i];
     if (p->node == n)
-      mp_path_release (p);
+      path_free (p);
   }
   free (n);
 }
@@ -444,12 +445,18 @@ node_logged_out (struct braid_iscsi *s, int status, void *data, void *opaque)
   braid_loop_defer (n->mp->loop, node_free_deferred, n);
 }
 
+/* Commands sent on the node's session and not yet answered. */
+static unsigned
+node_busy (struct mp_node *n)
+{
+  return braid_iscsi_is_logged_in (n->sess) ? braid_iscsi_queue_length (n->sess) : 0;
+}
+
 /* Log a drained node out (or free it when it cannot log out cleanly). */
 static void
 node_logout (struct braid_mp *mp, struct mp_node *n)
 {
-  if (braid_iscsi_is_logged_in (n->sess)
-      && braid_iscsi_queue_length (n->sess) == 0
+  if (braid_iscsi_is_logged_in (n->sess) && node_busy (n) == 0
       && braid_iscsi_logout_async (n->sess, node_logged_out, n) == 0)
     return;
   node_free (mp, n);
@@ -463,7 +470,7 @@ drain_tick (struct braid_mp *mp, uint64_t now)
 {
   for (struct mp_node **pp = &mp->draining; *pp; ) {
     struct mp_node *n = *pp;
-    int busy = braid_iscsi_is_logged_in (n->sess) && braid_iscsi_queue_length (n->sess) > 0;
+    unsigned busy = node_busy (n);
     if (busy && now < n->drain_deadline) {
       pp = &n->next;
       continue;
@@ -472,8 +479,7 @@ drain_tick (struct braid_mp *mp, uint64_t now)
     n->next = NULL;
     if (busy)
       BRAID_LOG (&mp->log, BRAID_LOG_WARNING, "%s %s: still %u command(s) in flight "
-                 "after the drain time, closing", n->portal, n->target,
-                 braid_iscsi_queue_length (n->sess));
+                 "after the drain time, closing", n->portal, n->target, busy);
     node_logout (mp, n);
   }
 }
@@ -506,10 +512,11 @@ remove_node (struct braid_mp *mp, struct mp_node *n)
                   n->portal, n->target);
     cb (n->first_opaque, BRAID_STATUS_ERROR);
   }
-  if (braid_iscsi_is_logged_in (n->sess) && braid_iscsi_queue_length (n->sess) > 0) {
+  unsigned busy = node_busy (n);
+  if (busy) {
     BRAID_LOG (&mp->log, BRAID_LOG_NOTICE, "%s %s%s%s: waiting for %u command(s) "
                "in flight before logging out", n->portal, n->target,
-               n->iface[0] ? " via " : "", n->iface, braid_iscsi_queue_length (n->sess));
+               n->iface[0] ? " via " : "", n->iface, busy);
     n->drain_deadline = braid_now_ns () + 30ull * 1000000000ull;
     n->next = mp->draining;
     mp->draining = n;
@@ -519,28 +526,31 @@ remove_node (struct braid_mp *mp, struct mp_node *n)
   return 0;
 }
 
-int
-braid_mp_remove_node (struct braid_mp *mp, const char *portal, const char *target)
+/* iface NULL: the node of (portal, target) whatever its binding. */
+static int
+remove_node_by (struct braid_mp *mp, const char *portal, const char *target,
+                const char *iface)
 {
-  struct mp_node *n = node_find (mp, portal, target, NULL);
-  if (!n) {
-    mp_set_error (mp, "no session to %s through %s", target, portal);
-    return -ENOENT;
-  }
-  return remove_node (mp, n);
-}
-
-int
-braid_mp_remove_node_iface (struct braid_mp *mp, const char *portal,
-                            const char *target, const char *iface)
-{
-  struct mp_node *n = node_find (mp, portal, target, iface ? iface : "");
+  struct mp_node *n = node_find (mp, portal, target, iface);
   if (!n) {
     mp_set_error (mp, "no session to %s through %s%s%s", target, portal,
                   iface && *iface ? " via " : "", iface ? iface : "");
     return -ENOENT;
   }
   return remove_node (mp, n);
+}
+
+int
+braid_mp_remove_node (struct braid_mp *mp, const char *portal, const char *target)
+{
+  return remove_node_by (mp, portal, target, NULL);
+}
+
+int
+braid_mp_remove_node_iface (struct braid_mp *mp, const char *portal,
+                            const char *target, const char *iface)
+{
+  return remove_node_by (mp, portal, target, iface ? iface : "");
 }
 
 void

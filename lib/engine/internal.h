@@ -177,7 +177,6 @@ void mp_set_error (struct braid_mp *mp, const char *fmt, ...)
   __attribute__((format(printf, 2, 3)));
 void mp_event (struct braid_mp *mp, int ev, struct braid_mp_map *m,
                struct braid_mp_path *p);
-void mp_path_release (struct braid_mp_path *p);
 
 /* probe.c */
 void probe_node_luns (struct mp_node *n);

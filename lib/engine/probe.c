@@ -82,7 +82,9 @@ luns_cb (struct braid_iscsi *s, int status, void *data, void *opaque)
     return;
   }
   n->lun_tries = 0;
-  static uint64_t luns[2048];        /* one node at a time, loop thread only */
+  /* On the stack, not static: engines of one process may run on
+   * different threads.  2048 covers the 2047 entries n->lunbuf holds. */
+  uint64_t luns[2048];
   size_t total = 0;
   int k = 0;
   if (status == BRAID_STATUS_GOOD)

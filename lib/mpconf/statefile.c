@@ -388,3 +388,14 @@ mpstate_replace (const char *path, const void *buf, size_t len, mode_t mode,
   }
   return 0;
 }
+
+int
+braid_state_file_replace (const char *path, const void *buf, size_t len,
+                          unsigned mode, char *err, size_t errlen)
+{
+  if (path == NULL || (buf == NULL && len > 0)) {
+    braid_set_error (err, errlen, "no file or no content");
+    return -EINVAL;
+  }
+  return mpstate_replace (path, buf, len, (mode_t) mode, NULL, err, errlen);
+}

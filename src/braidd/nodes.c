@@ -2,8 +2,10 @@
  *
  * <state-dir>/nodes.json lists portal, target, interface, source address,
  * tag and the path of a CHAP credentials file; never a secret.  It is
- * written atomically (temporary file, fsync, rename, fsync of the
- * directory), so a crash leaves the old list or the new one, never half.
+ * written atomically by braid_state_file_replace() (temporary file,
+ * fsync, rename, fsync of the directory), as the wwids and bindings files
+ * are, so a crash leaves the old list or the new one, never half; so is
+ * bonds.json (state_write_json).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -12,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "braid/mpstate.h"
 #include "braidd.h"
 
 static const char *
@@ -60,35 +63,23 @@ nodes_load (struct daemon *d)
 int
 state_write_json (struct daemon *d, const char *path, json_object *root)
 {
-  char tmp[4200];
   const char *text = json_object_to_json_string_ext (root, JSON_C_TO_STRING_PRETTY
                                                        | JSON_C_TO_STRING_NOSLASHESCAPE);
-  snprintf (tmp, sizeof tmp, "%s.tmp", path);
-  int fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  int r = 0;
-  if (fd < 0)
-    r = -errno;
-  else {
-    size_t len = strlen (text);
-    if (write (fd, text, len) != (ssize_t) len || write (fd, "\n", 1) != 1
-        || fsync (fd) < 0)
-      r = -errno ? -errno : -EIO;
-    close (fd);
-    if (!r && rename (tmp, path) < 0)
-      r = -errno;
-    if (!r) {
-      int dfd = open (d->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-      if (dfd >= 0) {
-        fsync (dfd);
-        close (dfd);
-      }
-    }
-    else
-      unlink (tmp);
+  char err[600];
+  size_t len = strlen (text);
+  char *buf = malloc (len + 1);
+  int r = -ENOMEM;
+  if (buf) {
+    memcpy (buf, text, len);
+    buf[len] = '\n';
+    r = braid_state_file_replace (path, buf, len + 1, 0600, err, sizeof err);
+    free (buf);
   }
+  else
+    snprintf (err, sizeof err, "%s: out of memory", path);
   json_object_put (root);
   if (r < 0)
-    dlog (d, BRAID_LOG_ERR, "%s: cannot save: %s", path, strerror (-r));
+    dlog (d, BRAID_LOG_ERR, "%s: cannot save: %s", path, err);
   return r;
 }
 

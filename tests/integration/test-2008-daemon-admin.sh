@@ -81,12 +81,8 @@ wait_for "mpatha back" 20 bash -c "\"\$@\" show maps raw format '%n' | grep -qx 
   || fail "the map did not come back after removing the blacklist"
 stop_braidd a
 grep -q "$IQN" "$BRAIDD_DIR/state/nodes.json" || fail "nodes.json does not list the target"
-bin=$(braid_bin braidd)
-"$bin" -f --config "$BRAIDD_DIR/multipath.conf" --config-dir "$BRAIDD_DIR/conf.d" \
-  --wwids "$BRAIDD_DIR/wwids" --bindings "$BRAIDD_DIR/bindings" \
-  --state-dir "$BRAIDD_DIR/state" --run-dir "$BRAIDD_DIR/run" >> "$BRAIDD_LOG" 2>&1 &
-pid2=$!
-cleanup_fn bash -c "kill $pid2 2>/dev/null || true"
+# No --login: the nodes come back from nodes.json alone.
+BRAIDD_EXPORTS=0 restart_braidd a
 wait_for "mpatha with two paths after the restart" 20 bash -c \
   "\"\$@\" show paths raw format '%m' | grep -c mpatha | grep -qx 2" _ "${B[@]}" \
   || fail "after a restart the map did not come back as mpatha with both paths"

@@ -213,12 +213,7 @@ pass "admin_group: members manage bonds and show, not del map/reconfigure; outsi
 # 6. Restart: the bonds come back from bonds.json.
 before=$("${B[@]}" show bonds | grep -v '^    ')
 stop_braidd bd
-bin=$(braid_bin braidd)
-ip netns exec "$NS_INI" "$bin" -f --config "$BRAIDD_DIR/multipath.conf" --config-dir "$BRAIDD_DIR/conf.d" \
-  --wwids "$BRAIDD_DIR/wwids" --bindings "$BRAIDD_DIR/bindings" --state-dir "$BRAIDD_DIR/state" \
-  --run-dir "$BRAIDD_DIR/run" --braid-config "$TMPDIR_TEST/conf/braid.conf" >> "$BRAIDD_LOG" 2>&1 &
-pid2=$!
-cleanup_fn stop_process "$pid2" "$(_braid_proc_start "$pid2")" 10
+BRAIDD_NETNS=$NS_INI BRAIDD_EXPORTS=0 restart_braidd bd --braid-config "$TMPDIR_TEST/conf/braid.conf"
 wait_paths "$(p_a) $(p_b) $(p_b "$IF_IB") " "bond sessions after a restart"
 assert_eq "$("${B[@]}" show bonds | grep -v '^    ')" "$before" "bonds after a restart"
 pass "bonds.json: bonds and their sessions back after a restart"
