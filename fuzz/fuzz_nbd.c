@@ -4,12 +4,18 @@
  * A socketless connection (fd -1, replies dropped) receives the input in
  * chunks whose sizes come from the input itself, so every parser state is
  * entered at every byte boundary.  The backend completes reads and writes
- * at once and fails the rest, so both reply paths run.  Whatever arrives,
+ * at once and fails the rest, so both reply paths run.  When the last
+ * byte's top bit is set the server requires TLS of this (TCP) client, so
+ * the STARTTLS answer and the refusals before it are fuzzed too; the TLS
+ * handshake itself is OpenSSL's.  Whatever arrives,
  * the server must not read or write outside its buffers and must free
  * everything.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "braid/loop.h"
 #include "braid/nbd.h"
@@ -50,6 +56,29 @@ static const struct braid_nbd_backend backend = {
   .trim = be_range, .write_zeroes = be_range,
 };
 
+/* A PSK file for the TLS-requiring runs, written once. */
+static const char *
+psk_file (void)
+{
+  static char path[64];
+
+  if (path[0] == '\0') {
+    char dir[] = "/tmp/braid-fuzz-nbd-XXXXXX";
+    FILE *f;
+
+    if (mkdtemp (dir) == NULL)
+      abort ();
+    snprintf (path, sizeof path, "%s/keys.psk", dir);
+    f = fopen (path, "w");
+    if (f == NULL)
+      abort ();
+    fputs ("fuzz:000102030405060708090a0b0c0d0e0f\n", f);
+    fclose (f);
+    chmod (path, 0600);
+  }
+  return path;
+}
+
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
@@ -64,7 +93,16 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     .backend = &backend,
   };
   braid_nbd_export_add (srv, &ec);
+  bool tls = size > 0 && (data[size - 1] & 0x80);
+  if (tls) {
+    struct braid_nbd_tls_config tc = { .mode = BRAID_NBD_TLS_REQUIRE,
+                                       .psk_file = psk_file () };
+    if (braid_nbd_server_set_tls (srv, &tc) < 0)
+      abort ();
+  }
   struct nbd_conn *c = nbd_conn_new (srv, -1, "fuzz");
+  if (c)
+    c->tcp = tls;
   size_t off = 0;
   for (int round = 0; c && off < size && round < 4096; round++) {
     size_t chunk = 1 + data[off] % 64;

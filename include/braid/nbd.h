@@ -177,6 +177,51 @@ int braid_nbd_server_listen_tcp (struct braid_nbd_server *srv,
  * for a malformed prefix (see braid_nbd_server_get_error), or -ENOMEM. */
 int braid_nbd_server_allow (struct braid_nbd_server *srv, const char *cidr);
 
+/* ---- TLS (NBD_OPT_STARTTLS) ---- */
+
+enum braid_nbd_tls_mode {
+  BRAID_NBD_TLS_OFF = 0,   /* STARTTLS is refused (NBD_REP_ERR_POLICY) */
+  BRAID_NBD_TLS_ON,        /* offered: each client chooses */
+  BRAID_NBD_TLS_REQUIRE,   /* TCP clients must start TLS before any other
+                              option (NBD_REP_ERR_TLS_REQD otherwise; a
+                              plaintext NBD_OPT_EXPORT_NAME is hung up on) */
+};
+
+/* Credentials: exactly one of 'psk_file' and 'cert_dir' (mode OFF needs
+ * neither).
+ *   psk_file  "identity:hexkey" lines, the format of GnuTLS's psktool, of
+ *             qemu's keys.psk and of nbdkit --tls-psk; blank lines and '#'
+ *             comments are skipped.
+ *   cert_dir  the qemu/nbdkit layout: server-cert.pem (the chain),
+ *             server-key.pem, and ca-cert.pem (needed with verify_peer).
+ * Secret files (the PSK file, server-key.pem) must belong to the server's
+ * effective user and be unreadable by group and others. */
+struct braid_nbd_tls_config {
+  enum braid_nbd_tls_mode mode;
+  const char *psk_file;
+  const char *cert_dir;
+  int verify_peer;         /* X.509: clients need a certificate that
+                              ca-cert.pem verifies */
+};
+
+/* Load TLS credentials and set the policy for connections accepted from
+ * now on; connections already open keep what they negotiated.  The policy
+ * requires TLS of TCP clients only: Unix-socket clients are guarded by the
+ * socket file's mode and may start TLS when the mode is not OFF.  Files
+ * are read during the call and not kept open, and 'cfg' is not kept.  On
+ * failure nothing changes (a reload that fails keeps the credentials in
+ * use) and the server's error message names the file, and the line for a
+ * malformed PSK file; no key material ever appears in it.  Returns 0,
+ * -EINVAL (bad combination or malformed file), -EACCES (a secret file
+ * readable by others or not ours), -ENOENT, -EPROTO (OpenSSL refused a
+ * certificate or key) or -ENOMEM. */
+int braid_nbd_server_set_tls (struct braid_nbd_server *srv,
+                              const struct braid_nbd_tls_config *cfg);
+
+/* Connections that completed a TLS handshake since the server started.
+ * Borrowed 'srv'. */
+unsigned long braid_nbd_server_tls_sessions (const struct braid_nbd_server *srv);
+
 /* The port of the first TCP listener, or 0 if none.  Borrowed 'srv'. */
 unsigned braid_nbd_server_tcp_port (const struct braid_nbd_server *srv);
 

@@ -24,6 +24,7 @@
 
 #include "iscsi/chap.h"
 #include "iscsi/text.h"
+#include "util/bytes.h"
 
 size_t
 chap_digest_len (int alg)
@@ -146,18 +147,6 @@ chap_verify (int alg, uint8_t id, const uint8_t *secret, size_t secret_len,
 }
 
 static int
-hex_digit (char c)
-{
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
-static int
 b64_digit (char c)
 {
   if (c >= 'A' && c <= 'Z')
@@ -181,12 +170,12 @@ decode_hex (const char *s, uint8_t *out, size_t cap, size_t *outlen)
   if (n == 0 || n % 2 != 0)
     return -EINVAL;
   for (i = 0; i < n; i++)
-    if (hex_digit (s[i]) < 0)
+    if (braid_hex_digit (s[i]) < 0)
       return -EINVAL;
   if (n / 2 > cap)
     return -E2BIG;
   for (i = 0; i < n / 2; i++)
-    out[i] = (uint8_t) (hex_digit (s[2 * i]) << 4 | hex_digit (s[2 * i + 1]));
+    out[i] = (uint8_t) (braid_hex_digit (s[2 * i]) << 4 | braid_hex_digit (s[2 * i + 1]));
   *outlen = n / 2;
   return 0;
 }

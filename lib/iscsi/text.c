@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "iscsi/text.h"
+#include "util/bytes.h"
 
 /* Characters of a standard-label after its first (capital) letter. */
 static int
@@ -369,18 +370,6 @@ iscsi_textbuf_free (struct iscsi_textbuf *b)
   memset (b, 0, sizeof *b);
 }
 
-static int
-hex_val (char c)
-{
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
 int
 iscsi_text_parse_number (const char *value, uint64_t min, uint64_t max,
                          uint64_t *out)
@@ -398,7 +387,7 @@ iscsi_text_parse_number (const char *value, uint64_t min, uint64_t max,
         return -EINVAL;
       for (; *p != '\0'; p++)
         {
-          int d = hex_val (*p);
+          int d = braid_hex_digit (*p);
 
           if (d < 0)
             return -EINVAL;

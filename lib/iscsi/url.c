@@ -18,6 +18,7 @@
 #include <strings.h>
 
 #include "braid/iscsi.h"
+#include "util/bytes.h"
 
 #define DEFAULT_PORT 3260
 #define MAX_HOST 253            /* a DNS name; v6 literals are shorter */
@@ -38,18 +39,6 @@ set_err (char *err, size_t errlen, const char *fmt, ...)
   va_start (ap, fmt);
   vsnprintf (err, errlen, fmt, ap);
   va_end (ap);
-}
-
-static int
-hexval (char c)
-{
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
 }
 
 /* A 16-bit decimal number of at most 5 digits, at least 'min'. */
@@ -303,7 +292,7 @@ braid_iscsi_parse_url (const char *url, struct braid_iscsi_url *out,
 
       if (c == '%')
         {
-          int hi = hexval (p[1]), lo = hi < 0 ? -1 : hexval (p[2]);
+          int hi = braid_hex_digit (p[1]), lo = hi < 0 ? -1 : braid_hex_digit (p[2]);
 
           if (hi < 0 || lo < 0)
             {

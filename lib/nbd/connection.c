@@ -11,6 +11,14 @@
  * run inside a backend callback (writing replies, resuming input) is
  * "kicked": the server's zero-delay kick timer services the connection in
  * the same loop iteration, after the callback has returned.
+ *
+ * TLS: after the handshake has answered NBD_OPT_STARTTLS, the connection
+ * sends that ACK in plaintext, checks the client sent nothing behind its
+ * option (bytes injected before TLS must never be read as if protected),
+ * then runs the TLS handshake; from there every byte both ways goes
+ * through tls.c.  OpenSSL keeps decrypted bytes no poll event announces,
+ * so a connection with such bytes waiting is kicked rather than left to
+ * wait for the socket.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -44,6 +52,8 @@ nbd_conn_feed (struct nbd_conn *c, const uint8_t *p, size_t n)
   while (used < n && !c->closed) {
     size_t u;
 
+    if (c->state == NBD_CS_TLS)
+      break;                    /* the TLS handshake comes first */
     if (c->state <= NBD_CS_OPT_DATA)
       u = nbd_hs_feed (c, p + used, n - used);
     else if (c->state <= NBD_CS_REQ_DISCARD)
@@ -61,7 +71,8 @@ nbd_conn_feed (struct nbd_conn *c, const uint8_t *p, size_t n)
 static bool
 wants_input (const struct nbd_conn *c)
 {
-  if (c->closed || c->eof || c->state > NBD_CS_REQ_DISCARD)
+  if (c->closed || c->eof || c->state > NBD_CS_REQ_DISCARD
+      || c->state == NBD_CS_TLS)
     return false;
   if (c->state == NBD_CS_REQ_HDR && c->hgot == 0 && nbd_conn_saturated (c))
     return false;
@@ -84,6 +95,8 @@ conn_writev (void *opaque, const struct iovec *iov, int iovcnt)
   struct msghdr m;
   ssize_t r;
 
+  if (c->ssl)
+    return nbd_tls_writev (c, iov, iovcnt);
   memset (&m, 0, sizeof m);
   m.msg_iov = (struct iovec *) iov;
   m.msg_iovlen = (size_t) iovcnt;
@@ -93,6 +106,22 @@ conn_writev (void *opaque, const struct iovec *iov, int iovcnt)
   if (r < 0)
     return errno == EWOULDBLOCK ? -EAGAIN : -errno;
   return r;
+}
+
+/* recv(2) or its TLS equivalent: >0, 0 at end of input, or -errno. */
+static ssize_t
+conn_recv (struct nbd_conn *c, void *buf, size_t len)
+{
+  ssize_t n;
+
+  if (c->ssl)
+    return nbd_tls_recv (c, buf, len);
+  do
+    n = recv (c->fd, buf, len, MSG_DONTWAIT);
+  while (n < 0 && errno == EINTR);
+  if (n < 0)
+    return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+  return n;
 }
 
 /* Read what the socket has, feeding the state machine.  WRITE payloads
@@ -109,8 +138,7 @@ conn_read (struct nbd_conn *c)
     if (c->state == NBD_CS_REQ_PAYLOAD && c->rxoff == c->rxlen) {
       struct braid_nbd_request *req = c->rx_req;
 
-      n = recv (c->fd, req->buf + req->got, req->h.len - req->got,
-                MSG_DONTWAIT);
+      n = conn_recv (c, req->buf + req->got, req->h.len - req->got);
       if (n > 0) {
         nbd_tx_payload_received (c, (size_t) n);
         continue;
@@ -124,8 +152,7 @@ conn_read (struct nbd_conn *c)
       }
       if (c->rxlen == NBD_RXBUF_SIZE)
         break;                  /* unreachable: feeding drains it */
-      n = recv (c->fd, c->rxbuf + c->rxlen, NBD_RXBUF_SIZE - c->rxlen,
-                MSG_DONTWAIT);
+      n = conn_recv (c, c->rxbuf + c->rxlen, NBD_RXBUF_SIZE - c->rxlen);
       if (n > 0) {
         c->rxlen += (size_t) n;
         process_input (c);
@@ -143,12 +170,10 @@ conn_read (struct nbd_conn *c)
         c->state = NBD_CS_CLOSING;
       return;
     }
-    if (errno == EINTR)
-      continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK)
+    if (n == -EAGAIN)
       return;
     NBD_LOG (c->srv, BRAID_LOG_INFO, "nbd conn %u (%s): read: %s",
-             c->id, c->peer, strerror (errno));
+             c->id, c->peer, strerror ((int) -n));
     nbd_conn_close (c);
     return;
   }
@@ -166,7 +191,7 @@ should_close (const struct nbd_conn *c)
   if (!drained)
     return false;
   /* Handshakes are cut short by a server shutdown. */
-  if (c->state <= NBD_CS_OPT_DATA)
+  if (nbd_conn_in_handshake (c))
     return c->srv->shutting_down;
   /* Idle on an export that is going away. */
   if (c->exp && (c->exp->removed || c->srv->shutting_down))
@@ -179,10 +204,15 @@ update_events (struct nbd_conn *c)
 {
   unsigned ev = 0;
 
-  if (wants_input (c))
-    ev |= POLLIN;
-  if (!nbd_outq_empty (&c->outq))
-    ev |= POLLOUT;
+  if (c->state == NBD_CS_TLS && c->ssl)
+    ev = c->tls_hs_want;
+  else {
+    /* A TLS read may need the socket writable and a write readable. */
+    if (wants_input (c))
+      ev |= c->tls_rd_want ? c->tls_rd_want : POLLIN;
+    if (!nbd_outq_empty (&c->outq))
+      ev |= c->tls_wr_want ? c->tls_wr_want : POLLOUT;
+  }
   if (ev != c->events && braid_loop_mod_fd (c->srv->loop, c->fd, ev) == 0)
     c->events = ev;
 }
@@ -191,11 +221,64 @@ update_events (struct nbd_conn *c)
  * frees request slots, which may let more buffered requests in, so this
  * goes round while that happens (a bounded number of times; leftover input
  * is picked up by another kick). */
+/* After STARTTLS: send the ACK, then run the TLS handshake.  Returns true
+ * once TLS is up and option haggling may resume. */
+static bool
+tls_advance (struct nbd_conn *c)
+{
+  int r;
+
+  if (c->ssl == NULL) {
+    r = nbd_outq_flush (&c->outq, conn_writev, c);
+    if (r == -EAGAIN)
+      return false;
+    if (r < 0) {
+      NBD_LOG (c->srv, BRAID_LOG_INFO, "nbd conn %u (%s): write: %s",
+               c->id, c->peer, strerror (-r));
+      nbd_conn_close (c);
+      return false;
+    }
+    if (c->rxoff < c->rxlen) {
+      NBD_LOG (c->srv, BRAID_LOG_WARNING, "nbd conn %u (%s): %zu bytes sent "
+               "after NBD_OPT_STARTTLS before its answer, closing (they "
+               "would be taken as protected by TLS)", c->id, c->peer,
+               c->rxlen - c->rxoff);
+      nbd_conn_close (c);
+      return false;
+    }
+    r = nbd_tls_conn_start (c);
+    if (r < 0) {
+      NBD_LOG (c->srv, BRAID_LOG_ERR, "nbd conn %u (%s): cannot start TLS: "
+               "%s", c->id, c->peer, strerror (-r));
+      nbd_conn_close (c);
+      return false;
+    }
+  }
+  r = nbd_tls_handshake (c);
+  if (r == -EAGAIN)
+    return false;
+  if (r < 0) {
+    nbd_conn_close (c);
+    return false;
+  }
+  nbd_hs_tls_established (c);
+  return true;
+}
+
 static void
 conn_service (struct nbd_conn *c)
 {
   int round;
 
+  if (c->state == NBD_CS_TLS && !c->test_mode) {
+    if (!tls_advance (c)) {
+      if (!c->closed)
+        update_events (c);
+      return;
+    }
+  }
+  if (nbd_tls_pending (c) && wants_input (c))
+    conn_read (c);
   for (round = 0; round < 8 && !c->closed; round++) {
     int r;
 
@@ -220,7 +303,7 @@ conn_service (struct nbd_conn *c)
     nbd_conn_close (c);
     return;
   }
-  if (c->rxoff < c->rxlen && wants_input (c))
+  if ((c->rxoff < c->rxlen || nbd_tls_pending (c)) && wants_input (c))
     nbd_conn_kick (c);
   update_events (c);
 }
@@ -240,7 +323,8 @@ conn_fd_cb (struct braid_loop *loop, int fd, unsigned revents, void *opaque)
     nbd_conn_close (c);
   }
   else {
-    if (revents & POLLIN)
+    if ((revents & POLLIN)
+        || (c->tls_rd_want == POLLOUT && (revents & POLLOUT)))
       conn_read (c);
     if (!c->closed)
       conn_service (c);
@@ -257,9 +341,10 @@ handshake_timeout (struct braid_loop *loop, struct braid_timer *t,
 
   (void) loop;
   (void) t;
-  if (c->state <= NBD_CS_OPT_DATA) {
+  if (nbd_conn_in_handshake (c)) {
     NBD_LOG (c->srv, BRAID_LOG_NOTICE, "nbd conn %u (%s): handshake timed "
-             "out", c->id, c->peer);
+             "out%s", c->id, c->peer,
+             c->state == NBD_CS_TLS ? " (in the TLS handshake)" : "");
     nbd_conn_close (c);
     nbd_conn_maybe_free (c);
   }
@@ -355,6 +440,7 @@ nbd_conn_close (struct nbd_conn *c)
   c->closed = true;
   if (!c->test_mode) {
     braid_loop_del_fd (c->srv->loop, c->fd);
+    nbd_tls_conn_end (c);
     close (c->fd);
     c->fd = -1;
     c->srv->nopen--;

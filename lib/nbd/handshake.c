@@ -9,6 +9,12 @@
  * on; only what the protocol gives no way to answer (bad magic, unknown
  * client flags, an unknown name in EXPORT_NAME) or what looks like abuse
  * ends the connection.
+ *
+ * TLS: NBD_OPT_STARTTLS is answered here and the connection parks in
+ * NBD_CS_TLS until connection.c has run the TLS handshake.  When the
+ * server requires TLS of this client, every other option but ABORT is
+ * refused with NBD_REP_ERR_TLS_REQD, so nothing about the exports leaks
+ * before the client is authenticated.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -184,6 +190,43 @@ opt_meta_context (struct nbd_conn *c, uint32_t opt, const uint8_t *data,
   nbd_put_opt_reply (b, opt, NBD_REP_ACK, NULL, 0);
 }
 
+/* Must this client start TLS before anything else? */
+static bool
+tls_required (const struct nbd_conn *c)
+{
+  return c->tcp && !c->tls_active
+    && c->srv->tls_mode == BRAID_NBD_TLS_REQUIRE;
+}
+
+static void
+opt_starttls (struct nbd_conn *c, uint32_t len, struct nbd_buf *b)
+{
+  if (len != 0)
+    nbd_put_opt_error (b, NBD_OPT_STARTTLS, NBD_REP_ERR_INVALID,
+                       "NBD_OPT_STARTTLS takes no data");
+  else if (c->tls_active)
+    nbd_put_opt_error (b, NBD_OPT_STARTTLS, NBD_REP_ERR_INVALID,
+                       "TLS is already in use on this connection");
+  else if (c->srv->tls == NULL || c->srv->tls_mode == BRAID_NBD_TLS_OFF)
+    nbd_put_opt_error (b, NBD_OPT_STARTTLS, NBD_REP_ERR_POLICY,
+                       "TLS is not offered by this server");
+  else {
+    /* The ACK is the last plaintext byte; connection.c sends it, then
+     * hands the socket to TLS. */
+    nbd_put_opt_reply (b, NBD_OPT_STARTTLS, NBD_REP_ACK, NULL, 0);
+    c->state = NBD_CS_TLS;
+  }
+}
+
+void
+nbd_hs_tls_established (struct nbd_conn *c)
+{
+  c->tls_active = true;
+  c->structured = false;
+  c->state = NBD_CS_OPT_HDR;
+  c->hgot = 0;
+}
+
 static void
 handle_option (struct nbd_conn *c, uint32_t opt, const uint8_t *data,
                uint32_t len)
@@ -193,6 +236,19 @@ handle_option (struct nbd_conn *c, uint32_t opt, const uint8_t *data,
 
   NBD_LOG (c->srv, BRAID_LOG_DEBUG, "nbd conn %u (%s): option %u, %u bytes",
            c->id, c->peer, opt, len);
+
+  if (tls_required (c) && opt != NBD_OPT_STARTTLS && opt != NBD_OPT_ABORT) {
+    if (opt == NBD_OPT_EXPORT_NAME) {
+      die (c, "NBD_OPT_EXPORT_NAME in plaintext, TLS required");
+      return;
+    }
+    NBD_LOG (c->srv, BRAID_LOG_NOTICE, "nbd conn %u (%s): option %u "
+             "refused: TLS required", c->id, c->peer, opt);
+    nbd_put_opt_error (&b, opt, NBD_REP_ERR_TLS_REQD,
+                       "TLS required: send NBD_OPT_STARTTLS first");
+    queue (c, &b);
+    return;
+  }
 
   if (opt == NBD_OPT_EXPORT_NAME) {
     if (len > BRAID_NBD_MAX_STRING)
@@ -221,12 +277,7 @@ handle_option (struct nbd_conn *c, uint32_t opt, const uint8_t *data,
     opt_list (c, len, &b);
     break;
   case NBD_OPT_STARTTLS:
-    if (len != 0)
-      nbd_put_opt_error (&b, opt, NBD_REP_ERR_INVALID,
-                         "NBD_OPT_STARTTLS takes no data");
-    else
-      nbd_put_opt_error (&b, opt, NBD_REP_ERR_POLICY,
-                         "TLS is not offered by this server");
+    opt_starttls (c, len, &b);
     break;
   case NBD_OPT_INFO:
   case NBD_OPT_GO:
@@ -339,7 +390,7 @@ nbd_hs_feed (struct nbd_conn *c, const uint8_t *p, size_t n)
     }
     if (c->state == NBD_CS_CLOSING || c->state == NBD_CS_DEAD)
       return used;
-    if (c->state >= NBD_CS_REQ_HDR)
+    if (c->state >= NBD_CS_TLS)
       return used;
   }
   return used;

@@ -3,6 +3,7 @@
  *
  *   server ──┬── listeners (Unix/TCP sockets, accept)
  *            ├── exports (registry; refcounted by connections)
+ *            ├── tls: credentials (refcounted by connections using them)
  *            └── conns ──┬── outq: replies waiting for the socket
  *                        ├── held: requests the backend owns right now
  *                        └── exp:  the export chosen by GO/EXPORT_NAME
@@ -10,7 +11,8 @@
  * A connection is a byte-driven state machine (nbd_conn_feed) that does
  * not touch its socket itself: connection.c reads the socket and feeds the
  * bytes in, and writes out the queue.  Unit tests drive the same machine
- * with fd = -1 and inspect the queue directly.
+ * with fd = -1 and inspect the queue directly.  With TLS, tls.c stands
+ * between the socket and both directions once NBD_OPT_STARTTLS is done.
  */
 #ifndef BRAID_NBD_INTERNAL_H
 #define BRAID_NBD_INTERNAL_H
@@ -264,6 +266,31 @@ int nbd_allow_parse (const char *cidr, struct nbd_allow *out);
 bool nbd_allow_match (const struct nbd_allow *list, size_t n,
                       const struct sockaddr *sa);
 
+/* ---- tls.c: credentials and the TLS side of a connection ---- */
+
+struct nbd_tls;                        /* SSL_CTX + PSK table, refcounted */
+
+/* Build credentials from 'cfg' (mode not OFF).  Returns 0 with *out set,
+ * or -errno with the reason in srv's error message. */
+int nbd_tls_new (struct braid_nbd_server *srv,
+                 const struct braid_nbd_tls_config *cfg,
+                 struct nbd_tls **out);
+void nbd_tls_unref (struct nbd_tls *t);
+/* Start the server side of TLS on c->fd with the server's credentials.
+ * Returns 0 or -errno. */
+int nbd_tls_conn_start (struct nbd_conn *c);
+/* Drive the handshake: 0 done (logged), -EAGAIN (c->tls_hs_want says which
+ * poll event to wait for), or -EPROTO (failed, logged). */
+int nbd_tls_handshake (struct nbd_conn *c);
+/* Like recv(2): >0 bytes, 0 at the end of input, -EAGAIN, or -errno. */
+ssize_t nbd_tls_recv (struct nbd_conn *c, void *buf, size_t len);
+/* Like writev(2) through TLS; an nbd_writev_fn. */
+ssize_t nbd_tls_writev (void *conn, const struct iovec *iov, int iovcnt);
+/* Decrypted bytes waiting inside the TLS layer (no poll event will say). */
+bool nbd_tls_pending (const struct nbd_conn *c);
+/* Send close_notify if we can without waiting, free the TLS state. */
+void nbd_tls_conn_end (struct nbd_conn *c);
+
 struct braid_nbd_server {
   struct braid_loop *loop;
   struct braid_nbd_server_config cfg;  /* with defaults filled in */
@@ -283,6 +310,9 @@ struct braid_nbd_server {
   bool shutting_down;
   struct nbd_allow *allow;             /* TCP peers allowed; none: all */
   size_t nallow;
+  enum braid_nbd_tls_mode tls_mode;
+  struct nbd_tls *tls;                 /* NULL when mode is OFF */
+  unsigned long tls_sessions;          /* handshakes completed */
 };
 
 void nbd_server_set_error (struct braid_nbd_server *srv, const char *fmt, ...)
@@ -296,6 +326,8 @@ enum nbd_conn_state {
   NBD_CS_CLIENT_FLAGS,    /* waiting for the 32-bit client flags */
   NBD_CS_OPT_HDR,         /* waiting for an option header */
   NBD_CS_OPT_DATA,        /* collecting option data */
+  NBD_CS_TLS,             /* STARTTLS answered: flush the ACK, then the TLS
+                             handshake (connection.c); input waits */
   NBD_CS_REQ_HDR,         /* transmission: waiting for a request header */
   NBD_CS_REQ_PAYLOAD,     /* receiving a WRITE payload into its buffer */
   NBD_CS_REQ_DISCARD,     /* dropping the payload of a rejected WRITE */
@@ -332,6 +364,8 @@ struct nbd_conn {
   size_t hgot;
 
   /* handshake */
+  bool tcp;                            /* TLS policy applies (TCP peer) */
+  bool tls_active;                     /* STARTTLS done */
   bool no_zeroes;
   bool structured;
   unsigned nopts;
@@ -357,7 +391,22 @@ struct nbd_conn {
   bool closed;                         /* socket closed, output dropped */
   bool eof;                            /* client closed its side */
   char peer[64];                       /* for log lines */
+
+  /* TLS (tls.c), once STARTTLS was answered */
+  void *ssl;                           /* SSL *; NULL for plaintext */
+  struct nbd_tls *tls;                 /* the credentials it was made with */
+  unsigned tls_hs_want;                /* handshake: POLLIN or POLLOUT */
+  unsigned tls_rd_want, tls_wr_want;   /* what a blocked read/write waits
+                                          for (0: the natural event) */
+  char tls_identity[129];              /* PSK identity the client proved */
 };
+
+/* Still negotiating: greeting, options or the TLS handshake. */
+static inline bool
+nbd_conn_in_handshake (const struct nbd_conn *c)
+{
+  return c->state <= NBD_CS_TLS;
+}
 
 struct nbd_conn *nbd_conn_new (struct braid_nbd_server *srv, int fd,
                                const char *peer);
@@ -386,6 +435,9 @@ void nbd_conn_run_kicked (struct braid_nbd_server *srv);
 int nbd_hs_greet (struct nbd_conn *c);
 /* Consume handshake bytes; see nbd_conn_feed. */
 size_t nbd_hs_feed (struct nbd_conn *c, const uint8_t *p, size_t n);
+/* The TLS handshake after STARTTLS succeeded: option haggling resumes,
+ * everything negotiated in plaintext forgotten as the spec wants. */
+void nbd_hs_tls_established (struct nbd_conn *c);
 
 /* ---- transmission.c ---- */
 

@@ -141,6 +141,7 @@ braid_nbd_server_free (struct braid_nbd_server *srv)
   braid_timer_free (srv->accept_timer);
   free (srv->default_export);
   free (srv->allow);
+  nbd_tls_unref (srv->tls);
   free (srv);
 }
 
@@ -258,11 +259,15 @@ listener_cb (struct braid_loop *loop, int fd, unsigned revents, void *opaque)
       close (cfd);
       continue;
     }
-    if (nbd_conn_new (srv, cfd, peer) == NULL) {
+    struct nbd_conn *c = nbd_conn_new (srv, cfd, peer);
+
+    if (c == NULL) {
       NBD_LOG (srv, BRAID_LOG_ERR, "nbd: cannot set up a connection: %s",
                strerror (errno));
       close (cfd);
     }
+    else
+      c->tcp = ss.ss_family != AF_UNIX;
   }
 }
 

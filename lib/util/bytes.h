@@ -1,4 +1,5 @@
-/* util/bytes.h: big-endian field access for wire formats (SCSI, iSCSI, NBD).
+/* util/bytes.h: big-endian field access for wire formats (SCSI, iSCSI, NBD),
+ * and hex digits (CHAP values, iSCSI binary keys, URLs, TLS PSK files).
  *
  * Byte-by-byte so that it is correct at any alignment and on any host
  * endianness; compilers turn these into single loads/stores plus a bswap.
@@ -63,6 +64,19 @@ braid_put_be64 (uint8_t *p, uint64_t v)
 {
   braid_put_be32 (p, (uint32_t) (v >> 32));
   braid_put_be32 (p + 4, (uint32_t) v);
+}
+
+/* The value of one hex digit, or -1. */
+static inline int
+braid_hex_digit (int c)
+{
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
 }
 
 #endif /* BRAID_UTIL_BYTES_H */

@@ -45,6 +45,8 @@ struct daemon {
   struct braid_timer *tick;         /* reconciliation, every second */
   int kicked;
   const char *nbd_tcp;              /* "host:port" or NULL */
+  struct braid_nbd_tls_config nbd_tls; /* --nbd-tls*: reloaded with the
+                                       configuration (certificate rotation) */
   int verbose;
   int foreground;
   int stopping;

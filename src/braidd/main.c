@@ -110,6 +110,17 @@ daemon_reconfigure (struct daemon *d, char *err, size_t errlen)
     return r;
   }
   braid_mpconf_diags_free (diags);
+  /* TLS credentials last: loading them applies them, so nothing else may
+   * fail after.  At start the NBD server does not exist yet (main()). */
+  if (d->nbd && d->nbd_tls.mode != BRAID_NBD_TLS_OFF
+      && braid_nbd_server_set_tls (d->nbd, &d->nbd_tls) < 0) {
+    snprintf (err, errlen, "configuration rejected%s: NBD TLS: %s", keep,
+              braid_nbd_server_get_error (d->nbd));
+    dlog (d, BRAID_LOG_ERR, "%s", err);
+    braid_mpconf_free (conf);
+    braid_bconf_free (bconf);
+    return -EINVAL;
+  }
   braid_mp_set_config (d->mp, conf);
   bconf_install (d, bconf);
   return 0;
@@ -179,7 +190,54 @@ usage (FILE *f)
   fprintf (f, "usage: braidd [-f] [-v] [--config FILE] [--config-dir DIR] [--wwids FILE]\n"
               "              [--bindings FILE] [--state-dir DIR] [--run-dir DIR]\n"
               "              [--braid-config FILE (default " BRAID_BCONF_DEFAULT_FILE ")]\n"
-              "              [--nbd-tcp HOST:PORT [--nbd-allow CIDR]...] [--login PORTAL,TARGET]...\n");
+              "              [--nbd-tcp HOST:PORT [--nbd-allow CIDR]...\n"
+              "               [--nbd-tls off|on|require] [--nbd-tls-psk FILE |\n"
+              "                --nbd-tls-certificates DIR [--nbd-tls-verify-peer]]]\n"
+              "              [--login PORTAL,TARGET]...\n");
+}
+
+/* Check the --nbd-tls* flags together.  Credentials without a mode mean
+ * "require": whoever set up keys wants them used.  Returns 0 or -1 (said
+ * on stderr). */
+static int
+nbd_tls_options (struct daemon *d, const char *mode)
+{
+  struct braid_nbd_tls_config *t = &d->nbd_tls;
+  int creds = t->psk_file || t->cert_dir;
+
+  if (mode == NULL)
+    t->mode = creds ? BRAID_NBD_TLS_REQUIRE : BRAID_NBD_TLS_OFF;
+  else if (!strcmp (mode, "off"))
+    t->mode = BRAID_NBD_TLS_OFF;
+  else if (!strcmp (mode, "on"))
+    t->mode = BRAID_NBD_TLS_ON;
+  else if (!strcmp (mode, "require"))
+    t->mode = BRAID_NBD_TLS_REQUIRE;
+  else {
+    fprintf (stderr, "braidd: --nbd-tls %s: expected off, on or require\n", mode);
+    return -1;
+  }
+  if (t->mode == BRAID_NBD_TLS_OFF && (creds || t->verify_peer)) {
+    fprintf (stderr, "braidd: --nbd-tls off, yet TLS credentials are given\n");
+    return -1;
+  }
+  if (t->mode == BRAID_NBD_TLS_OFF)
+    return 0;
+  if (!d->nbd_tcp) {
+    fprintf (stderr, "braidd: --nbd-tls is for TCP clients: it needs --nbd-tcp\n");
+    return -1;
+  }
+  if (!creds || (t->psk_file && t->cert_dir)) {
+    fprintf (stderr, "braidd: --nbd-tls %s needs either --nbd-tls-psk FILE or "
+             "--nbd-tls-certificates DIR%s\n", mode ? mode : "",
+             creds ? ", not both" : "");
+    return -1;
+  }
+  if (t->verify_peer && !t->cert_dir) {
+    fprintf (stderr, "braidd: --nbd-tls-verify-peer needs --nbd-tls-certificates DIR\n");
+    return -1;
+  }
+  return 0;
 }
 
 /* How long the NBD socket waits for the nodes logged in to at start. */
@@ -273,11 +331,15 @@ main (int argc, char **argv)
     { "braid-config", 1, NULL, 'B' },
     { "foreground", 0, NULL, 'f' }, { "verbose", 0, NULL, 'v' },
     { "nbd-allow", 1, NULL, 'A' },
+    { "nbd-tls", 1, NULL, 'T' }, { "nbd-tls-psk", 1, NULL, 'P' },
+    { "nbd-tls-certificates", 1, NULL, 'X' },
+    { "nbd-tls-verify-peer", 0, NULL, 'V' },
     { "help", 0, NULL, 'h' }, { NULL, 0, NULL, 0 },
   };
   struct daemon_node *logins = NULL;
   const char *allow[64];
   int nallow = 0;
+  const char *tls_mode = NULL;
   int c;
 
   while ((c = getopt_long (argc, argv, "fvh", opts, NULL)) != -1) {
@@ -297,6 +359,10 @@ main (int argc, char **argv)
       }
       allow[nallow++] = optarg;
       break;
+    case 'T': tls_mode = optarg; break;
+    case 'P': d.nbd_tls.psk_file = optarg; break;
+    case 'X': d.nbd_tls.cert_dir = optarg; break;
+    case 'V': d.nbd_tls.verify_peer = 1; break;
     case 'f': d.foreground = 1; break;
     case 'v': d.verbose++; log_level++; break;
     case 'l': {
@@ -323,6 +389,8 @@ main (int argc, char **argv)
     fprintf (stderr, "braidd: --nbd-allow filters TCP clients: it needs --nbd-tcp\n");
     return 2;
   }
+  if (nbd_tls_options (&d, tls_mode) < 0)
+    return 2;
   umask (077);
   /* The process holds CHAP secrets for reconnects: no core dump of it,
    * and no ptrace by anyone but root. */
@@ -377,6 +445,12 @@ main (int argc, char **argv)
   if (!d.nbd || !d.startup_timer) {
     fprintf (stderr, "braidd: cannot start: %s\n", strerror (errno));
     rc = 1;
+    goto out;
+  }
+  if (d.nbd_tls.mode != BRAID_NBD_TLS_OFF
+      && braid_nbd_server_set_tls (d.nbd, &d.nbd_tls) < 0) {
+    fprintf (stderr, "braidd: NBD TLS: %s\n", braid_nbd_server_get_error (d.nbd));
+    rc = 2;
     goto out;
   }
   for (int i = 0; i < nallow; i++)

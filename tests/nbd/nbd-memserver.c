@@ -350,8 +350,11 @@ usage (void)
 "         [-t HOST:PORT] [-b MIN,PREF,MAX] [-r] [-d MAX_DELAY_MS]\n"
 "         [-D DEFAULT_EXPORT] [-V VICTIM] [-p PIDFILE] [-m MODE]\n"
 "         [-T HANDSHAKE_TIMEOUT_MS] [-v]\n"
+"         [-P PSKFILE | -X CERTDIR [-Y]] [-O]\n"
 "  SIZE takes K/M/G suffixes; -r read-only; -d completes each request\n"
-"  after a random delay instead of a shuffled deferred call.\n");
+"  after a random delay instead of a shuffled deferred call.\n"
+"  -P/-X: TLS required of TCP clients (-O: offered only); -Y: verify\n"
+"  client certificates.\n");
 }
 
 int
@@ -365,10 +368,11 @@ main (int argc, char **argv)
     | BRAID_NBD_EXPORT_FAST_ZERO | BRAID_NBD_EXPORT_MULTI_CONN;
   struct braid_nbd_server_config cfg = { 0 };
   mode_t mode = 0600;
+  struct braid_nbd_tls_config tls = { .mode = BRAID_NBD_TLS_REQUIRE };
   sigset_t mask;
   int opt, i, sfd, rc = 0;
 
-  while ((opt = getopt (argc, argv, "s:t:e:b:rd:D:V:p:m:T:vh")) != -1) {
+  while ((opt = getopt (argc, argv, "s:t:e:b:rd:D:V:p:m:T:vhP:X:YO")) != -1) {
     switch (opt) {
     case 's': sock = optarg; break;
     case 't': tcp = optarg; break;
@@ -413,6 +417,10 @@ main (int argc, char **argv)
     case 'm': mode = (mode_t) strtoul (optarg, NULL, 8); break;
     case 'T': cfg.handshake_timeout_ms = (unsigned) atoi (optarg); break;
     case 'v': verbose++; break;
+    case 'P': tls.psk_file = optarg; break;
+    case 'X': tls.cert_dir = optarg; break;
+    case 'Y': tls.verify_peer = 1; break;
+    case 'O': tls.mode = BRAID_NBD_TLS_ON; break;
     default: usage (); return opt == 'h' ? 0 : 2;
     }
   }
@@ -446,6 +454,13 @@ main (int argc, char **argv)
   if (srv == NULL) {
     perror ("nbd-memserver: server");
     return 1;
+  }
+
+  if ((tls.psk_file || tls.cert_dir)
+      && braid_nbd_server_set_tls (srv, &tls) < 0) {
+    fprintf (stderr, "nbd-memserver: %s\n",
+             braid_nbd_server_get_error (srv));
+    return 2;
   }
 
   for (i = 0; i < nexports; i++) {

@@ -12,8 +12,11 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "braid/loop.h"
@@ -1054,6 +1057,129 @@ test_export_config_checks (void **state)
   fk->released--;               /* the extra export counts in teardown */
 }
 
+/* ---- STARTTLS and the TLS policy ---- */
+
+/* Give the server PSK credentials (a throwaway file) in 'mode'. */
+static void
+offer_tls (struct fx *f, enum braid_nbd_tls_mode mode)
+{
+  char dir[] = "/tmp/braid-nbdconn-XXXXXX", path[64];
+  struct braid_nbd_tls_config tc = { .mode = mode, .psk_file = path };
+  FILE *fp;
+
+  assert_non_null (mkdtemp (dir));
+  snprintf (path, sizeof path, "%s/keys.psk", dir);
+  fp = fopen (path, "w");
+  assert_non_null (fp);
+  fprintf (fp, "alice:00112233445566778899aabbccddeeff\n");
+  fclose (fp);
+  assert_int_equal (chmod (path, 0600), 0);
+  assert_int_equal (braid_nbd_server_set_tls (f->srv, &tc), 0);
+  unlink (path);
+  rmdir (dir);
+}
+
+/* Required TLS: a TCP client learns nothing before STARTTLS; the ACK is
+ * the last plaintext and nothing is read after it until TLS is up. */
+static void
+test_tls_required (void **state)
+{
+  struct fx *f = *state;
+  uint8_t junk[4] = { 1, 2, 3, 4 };
+
+  offer_tls (f, BRAID_NBD_TLS_REQUIRE);
+  f->c->tcp = true;
+  expect_greeting (f);
+  send_flags (f, NBD_FLAG_C_FIXED_NEWSTYLE | NBD_FLAG_C_NO_ZEROES);
+  send_option (f, NBD_OPT_LIST, NULL, 0);
+  take (f, expect_opt_reply (f, NBD_OPT_LIST, NBD_REP_ERR_TLS_REQD));
+  send_go (f, NBD_OPT_INFO, "disk");
+  take (f, expect_opt_reply (f, NBD_OPT_INFO, NBD_REP_ERR_TLS_REQD));
+  send_go (f, NBD_OPT_GO, "disk");
+  take (f, expect_opt_reply (f, NBD_OPT_GO, NBD_REP_ERR_TLS_REQD));
+  send_option (f, NBD_OPT_STRUCTURED_REPLY, NULL, 0);
+  take (f, expect_opt_reply (f, NBD_OPT_STRUCTURED_REPLY,
+                             NBD_REP_ERR_TLS_REQD));
+  send_option (f, NBD_OPT_STARTTLS, "x", 1);
+  take (f, expect_opt_reply (f, NBD_OPT_STARTTLS, NBD_REP_ERR_INVALID));
+  send_option (f, NBD_OPT_STARTTLS, NULL, 0);
+  assert_int_equal (expect_opt_reply (f, NBD_OPT_STARTTLS, NBD_REP_ACK), 0);
+  assert_int_equal (f->c->state, NBD_CS_TLS);
+  assert_int_equal (nbd_conn_feed (f->c, junk, sizeof junk), 0);
+  assert_no_output (f);
+
+  /* TLS up (what connection.c does after the handshake): the options
+   * work, STARTTLS twice does not, GO enters transmission. */
+  nbd_hs_tls_established (f->c);
+  send_option (f, NBD_OPT_STARTTLS, NULL, 0);
+  take (f, expect_opt_reply (f, NBD_OPT_STARTTLS, NBD_REP_ERR_INVALID));
+  send_option (f, NBD_OPT_LIST, NULL, 0);
+  take (f, expect_opt_reply (f, NBD_OPT_LIST, NBD_REP_SERVER));
+}
+
+static void
+test_tls_required_export_name (void **state)
+{
+  struct fx *f = *state;
+
+  offer_tls (f, BRAID_NBD_TLS_REQUIRE);
+  f->c->tcp = true;
+  expect_greeting (f);
+  send_flags (f, NBD_FLAG_C_FIXED_NEWSTYLE);
+  send_option (f, NBD_OPT_EXPORT_NAME, "disk", 4);
+  assert_int_equal (f->c->state, NBD_CS_DEAD);
+  assert_no_output (f);
+}
+
+/* STARTTLS on offer: a plaintext client is served; Unix-socket clients
+ * are never held to "require"; without credentials STARTTLS is refused. */
+static void
+test_tls_optional (void **state)
+{
+  struct fx *f = *state;
+
+  offer_tls (f, BRAID_NBD_TLS_REQUIRE);
+  f->c->tcp = false;
+  go (f, "disk", true);
+
+  teardown (state);
+  setup (state);
+  f = *state;
+  offer_tls (f, BRAID_NBD_TLS_ON);
+  f->c->tcp = true;
+  go (f, "disk", false);
+
+  teardown (state);
+  setup (state);
+  f = *state;
+  f->c->tcp = true;
+  expect_greeting (f);
+  send_flags (f, NBD_FLAG_C_FIXED_NEWSTYLE | NBD_FLAG_C_NO_ZEROES);
+  send_option (f, NBD_OPT_STARTTLS, NULL, 0);
+  take (f, expect_opt_reply (f, NBD_OPT_STARTTLS, NBD_REP_ERR_POLICY));
+}
+
+/* The spec: what was negotiated before STARTTLS is forgotten. */
+static void
+test_tls_resets_negotiation (void **state)
+{
+  struct fx *f = *state;
+
+  offer_tls (f, BRAID_NBD_TLS_ON);
+  f->c->tcp = true;
+  expect_greeting (f);
+  send_flags (f, NBD_FLAG_C_FIXED_NEWSTYLE | NBD_FLAG_C_NO_ZEROES);
+  send_option (f, NBD_OPT_STRUCTURED_REPLY, NULL, 0);
+  assert_int_equal (expect_opt_reply (f, NBD_OPT_STRUCTURED_REPLY,
+                                      NBD_REP_ACK), 0);
+  assert_true (f->c->structured);
+  send_option (f, NBD_OPT_STARTTLS, NULL, 0);
+  assert_int_equal (expect_opt_reply (f, NBD_OPT_STARTTLS, NBD_REP_ACK), 0);
+  nbd_hs_tls_established (f->c);
+  assert_false (f->c->structured);
+  assert_true (f->c->tls_active);
+}
+
 int
 main (void)
 {
@@ -1082,6 +1208,10 @@ main (void)
     T (test_remove_export),
     T (test_orphans_on_free),
     T (test_export_config_checks),
+    T (test_tls_required),
+    T (test_tls_required_export_name),
+    T (test_tls_optional),
+    T (test_tls_resets_negotiation),
   };
 
   return cmocka_run_group_tests (tests, NULL, NULL);
