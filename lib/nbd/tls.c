@@ -128,7 +128,7 @@ read_file (struct braid_nbd_server *srv, const char *path, bool secret,
   }
   if (secret && (st.st_uid != geteuid () || (st.st_mode & 077))) {
     nbd_server_set_error (srv, "%s: holds a secret but is %s (mode %04o, "
-                          "owner %u): make it %u-owned and mode 0600",
+                          "owner %u): make it owned by uid %u, mode 0600",
                           path, (st.st_mode & 077)
                           ? "readable or writable by others" : "not ours",
                           (unsigned) (st.st_mode & 07777),
@@ -475,9 +475,18 @@ log_established (struct nbd_conn *c, SSL *ssl)
   if (c->tls_identity[0])
     snprintf (who, sizeof who, ", PSK identity %s", c->tls_identity);
   else if (peer) {
-    char subj[256];
+    /* RFC 2253 form ("CN=client1,O=..."), as admins write it. */
+    char subj[256] = "?";
+    BIO *m = BIO_new (BIO_s_mem ());
 
-    X509_NAME_oneline (X509_get_subject_name (peer), subj, sizeof subj);
+    if (m && X509_NAME_print_ex (m, X509_get_subject_name (peer), 0,
+                                 XN_FLAG_RFC2253) > 0) {
+      int n = BIO_read (m, subj, (int) sizeof subj - 1);
+
+      if (n > 0)
+        subj[n] = '\0';
+    }
+    BIO_free (m);
     snprintf (who, sizeof who, ", client certificate %s", subj);
   }
   NBD_LOG (c->srv, BRAID_LOG_INFO, "nbd conn %u (%s): TLS established: %s "
@@ -513,8 +522,11 @@ nbd_tls_handshake (struct nbd_conn *c)
   else
     ossl_reason (why, sizeof why);
   ERR_clear_error ();
+  /* A known identity that then fails almost always holds another key. */
   NBD_LOG (c->srv, BRAID_LOG_WARNING, "nbd conn %u (%s): TLS handshake "
-           "failed: %s", c->id, c->peer, why);
+           "failed: %s%s%s%s", c->id, c->peer, why,
+           c->tls_identity[0] ? " (wrong key for PSK identity " : "",
+           c->tls_identity, c->tls_identity[0] ? "?)" : "");
   return -EPROTO;
 }
 

@@ -73,7 +73,7 @@ grep "TLS established" "$BRAIDD_LOG" | grep "TLSv1.3" | grep -q "PSK identity al
   || fail "the TLS log line does not name TLSv1.3 and identity alice: $(grep "TLS established" "$BRAIDD_LOG")"
 pass "PSK identity alice: served over TLS 1.3, identity logged"
 
-fails_with "TLS handshake failed" 1 "alice with a wrong key" \
+fails_with "wrong key for PSK identity alice" 1 "alice with a wrong key" \
   nbdinfo --size "$(tls_psk_uri 127.0.0.1 "$np" "$exp" alice "$T/psk-wrong/keys.psk")"
 fails_with "TLS handshake failed" 2 "unknown identity bob" \
   nbdinfo --size "$(tls_psk_uri 127.0.0.1 "$np" "$exp" bob "$T/psk-bob/keys.psk")"
@@ -155,12 +155,34 @@ for top in sys.argv[2:]:
             sys.exit(1)
 PY
 pass "the PSK is in none of braidd's log (-vvv), argv, state or run dirs"
+
+# Key rotation: reconfigure rereads the credentials; a bad file is refused
+# whole, named by file:line, and the keys in use stay.
+B=("$(braid_bin braid)" --run-dir "$(braidd_dir psk)/run")
+key2=$(tls_psk_key)
+mkdir -p "$T/psk-new"
+tls_make_psk "$T/psk-new/keys.psk" alice "$key2"
+tls_make_psk "$T/server.psk" alice "$key2"
+"${B[@]}" reconfigure || fail "reconfigure with a rotated PSK file failed"
+U2=$(tls_psk_uri 127.0.0.1 "$np" "$exp" alice "$T/psk-new/keys.psk")
+assert_eq "$(timeout 30 nbdinfo --size "$U2")" "$SIZE" "the new key after reconfigure"
+fails_with "wrong key for PSK identity alice" 2 "the old key after rotation" nbdinfo --size "$U"
+printf 'alice:%s\nbob:xyz\n' "$key2" > "$T/server.psk"
+rc=0
+out=$("${B[@]}" reconfigure 2>&1) || rc=$?
+assert_eq "$rc" 1 "reconfigure with a malformed PSK file fails"
+grep -q "server.psk:2: key has an odd number of hex digits" <<< "$out" \
+  || fail "the refusal does not name server.psk:2: $out"
+grep -q "keeping the running one" <<< "$out" || fail "the refusal does not say the old config stays: $out"
+assert_eq "$(timeout 30 nbdinfo --size "$U2")" "$SIZE" "the key in use after a refused reload"
+pass "key rotation by reconfigure; a malformed PSK file is refused and the keys in use stay"
 stop_braidd psk
+tls_make_psk "$T/server.psk" alice "$key"     # the first key, for what follows
 
 # ---------------------------------------------------------------- PSK, on
 np2=$(pick_port)
 BRAIDD_NAME=on
-start_braidd on --login "127.0.0.1:$port,$IQN" --nbd-tcp "127.0.0.1:$np2" \
+start_braidd on -v --login "127.0.0.1:$port,$IQN" --nbd-tcp "127.0.0.1:$np2" \
   --nbd-tls on --nbd-tls-psk "$T/server.psk"
 exp=$(braidd_export on)
 assert_eq "$(timeout 30 nbdinfo --size "nbd://127.0.0.1:$np2/$exp")" "$SIZE" "plaintext TCP under --nbd-tls on"
@@ -174,7 +196,7 @@ stop_braidd on
 # ---------------------------------------------------------------- X.509, verify-peer
 np3=$(pick_port)
 BRAIDD_NAME=x509
-start_braidd x509 --login "127.0.0.1:$port,$IQN" --nbd-tcp "127.0.0.1:$np3" \
+start_braidd x509 -v --login "127.0.0.1:$port,$IQN" --nbd-tcp "127.0.0.1:$np3" \
   --nbd-tls require --nbd-tls-certificates "$T/server" --nbd-tls-verify-peer
 exp=$(braidd_export x509)
 UX=$(tls_x509_uri 127.0.0.1 "$np3" "$exp" "$T/client")
