@@ -71,6 +71,7 @@ void export_event (void *opaque, int event, struct braid_mp_map *m,
                    struct braid_mp_path *p);
 void export_uri (struct daemon *d, const struct braid_mp_map *m, char *buf,
                  size_t len);
+void export_tcp_uri (struct daemon *d, const struct braid_mp_map *m, char *buf, size_t len);
 
 /* control.c */
 int control_start (struct daemon *d);

@@ -453,6 +453,12 @@ main (int argc, char **argv)
     rc = 2;
     goto out;
   }
+  if (d.nbd_tls.mode != BRAID_NBD_TLS_OFF)
+    dlog (&d, BRAID_LOG_NOTICE, "NBD TLS %s for TCP clients: %s %s%s",
+          d.nbd_tls.mode == BRAID_NBD_TLS_REQUIRE ? "required" : "offered",
+          d.nbd_tls.psk_file ? "PSK identities from" : "certificates in",
+          d.nbd_tls.psk_file ? d.nbd_tls.psk_file : d.nbd_tls.cert_dir,
+          d.nbd_tls.verify_peer ? ", client certificates verified" : "");
   for (int i = 0; i < nallow; i++)
     if (braid_nbd_server_allow (d.nbd, allow[i]) < 0) {
       fprintf (stderr, "braidd: --nbd-allow %s: %s\n", allow[i], braid_nbd_server_get_error (d.nbd));

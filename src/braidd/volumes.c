@@ -8,7 +8,9 @@
  * export).  So braidd answers three braid verbs here:
  *
  *   nodes                 {"nodes": [{portal, target, tag, ...}]}
- *   exports               {"exports": [{name, wwid, uri, connections, in_flight}]}
+ *   exports               {"exports": [{name, wwid, uri, tcp_uri, connections,
+ *                         in_flight}], "tls": {mode, credentials, verify_peer,
+ *                         sessions}}
  *   flush MAP [force]     remove a map; refused while an NBD client has its
  *                         export open unless "force" (the clients are then
  *                         disconnected); refused by the engine while I/O is
@@ -78,23 +80,35 @@ h_exports (void *o, const struct braid_cli_cmd *c, struct braid_strbuf *r)
     struct braid_nbd_export *e = m && d->nbd
       ? braid_nbd_server_find_export (d->nbd, braid_mp_map_name (m)) : NULL;
     struct braid_nbd_export_stats st = { 0 };
-    char uri[4200] = "";
+    char uri[4200] = "", tcp[4200] = "";
     if (!m)
       continue;
     if (e) {
       braid_nbd_export_get_stats (e, &st);
       export_uri (d, m, uri, sizeof uri);
+      export_tcp_uri (d, m, tcp, sizeof tcp);
     }
     json_object *j = json_object_new_object ();
     json_object_object_add (j, "name", json_object_new_string (braid_mp_map_name (m)));
     json_object_object_add (j, "wwid", json_object_new_string (braid_mp_map_wwid (m)));
     json_object_object_add (j, "uri", json_object_new_string (uri));
+    json_object_object_add (j, "tcp_uri", tcp[0] ? json_object_new_string (tcp) : NULL);
     json_object_object_add (j, "connections", json_object_new_int64 (st.connections));
     json_object_object_add (j, "in_flight", json_object_new_int64 (st.in_flight));
     json_object_array_add (arr, j);
   }
   braid_mp_snapshot_free (s);
   json_object_object_add (root, "exports", arr);
+  /* How TCP clients must connect; no file names, no key material. */
+  static const char *const modes[] = { "off", "on", "require" };
+  json_object *tls = json_object_new_object ();
+  json_object_object_add (tls, "mode", json_object_new_string (modes[d->nbd_tls.mode]));
+  json_object_object_add (tls, "credentials", json_object_new_string (
+      d->nbd_tls.psk_file ? "psk" : d->nbd_tls.cert_dir ? "x509" : "none"));
+  json_object_object_add (tls, "verify_peer", json_object_new_boolean (d->nbd_tls.verify_peer));
+  json_object_object_add (tls, "sessions", json_object_new_int64 (
+      (int64_t) braid_nbd_server_tls_sessions (d->nbd)));
+  json_object_object_add (root, "tls", tls);
   return put_json (r, root);
 }
 

@@ -176,6 +176,25 @@ grep -q "server.psk:2: key has an odd number of hex digits" <<< "$out" \
 grep -q "keeping the running one" <<< "$out" || fail "the refusal does not say the old config stays: $out"
 assert_eq "$(timeout 30 nbdinfo --size "$U2")" "$SIZE" "the key in use after a refused reload"
 pass "key rotation by reconfigure; a malformed PSK file is refused and the keys in use stay"
+
+# "braid exports" tells a remote client how to connect, and nothing secret.
+"${B[@]}" exports > "$TMPDIR_TEST/exports.json"
+"$BRAID_PYTHON" - "$np" "$exp" "$key2" "$TMPDIR_TEST/exports.json" <<'PY' \
+  || fail "braid exports: $(cat "$TMPDIR_TEST/exports.json")"
+import json, sys
+port, name, key, path = sys.argv[1:]
+text = open(path).read()
+j = json.loads(text)
+e = [x for x in j["exports"] if x["name"] == name][0]
+assert e["tcp_uri"] == f"nbds://127.0.0.1:{port}/{name}", e
+t = j["tls"]
+assert (t["mode"], t["credentials"], t["verify_peer"]) == ("require", "psk", False), t
+assert t["sessions"] >= 5, t
+assert key not in text.lower()
+PY
+grep -q "NBD TLS required for TCP clients: PSK identities from $T/server.psk" "$BRAIDD_LOG" \
+  || fail "braidd did not log its TLS policy at start"
+pass "braid exports gives the nbds:// URI and the TLS policy; the start-up log names it"
 stop_braidd psk
 tls_make_psk "$T/server.psk" alice "$key"     # the first key, for what follows
 
