@@ -26,28 +26,7 @@ qpid=$!
 cleanup_fn kill "$qpid"
 wait_for "qemu-nbd socket" 20 test -S "$TMPDIR_TEST/qemu.sock" || fail "qemu-nbd did not start"
 
-ex_case () { # case server uri pid rw bs qd: one JSON row on stdout
-  local t0 t1
-  t0=$(awk '{print $14 + $15}' "/proc/$4/stat")
-  timeout $(( SECS + 60 )) fio --name=b --ioengine=nbd --uri="$3" --rw="$5" --bs="$6" --iodepth="$7" \
-      --size=8G --runtime="$SECS" --time_based --output-format=json \
-      > "$TMPDIR_TEST/fio.json" 2>/dev/null || fail "fio $1 on $2 failed"
-  t1=$(awk '{print $14 + $15}' "/proc/$4/stat")
-  python3 - "$TMPDIR_TEST/fio.json" "$(( t1 - t0 ))" "$1" "$2" <<'PY'
-import json, os, sys
-text = open(sys.argv[1]).read()
-j = json.loads(text[text.index("{"):])["jobs"][0]   # fio's nbd engine chats first
-d = j["write"] if j["write"]["io_bytes"] > j["read"]["io_bytes"] else j["read"]
-cpu = int(sys.argv[2]) / os.sysconf("SC_CLK_TCK")
-gib = d["io_bytes"] / 2**30
-print(json.dumps({"case": sys.argv[3], "server": sys.argv[4], "iops": round(d["iops"]),
-                  "mib_s": round(d["bw"] / 1024.0, 1),
-                  "p99_us": round(d.get("clat_ns", {}).get("percentile", {}).get("99.000000", 0) / 1000, 1),
-                  "cpu_s": round(cpu, 2),
-                  "cpu_s_per_gib": round(cpu / gib, 3) if gib else None,
-                  "cpu_ms_per_1000_io": round(cpu * 1e6 / d["total_ios"], 2) if d["total_ios"] else None}))
-PY
-}
+. "$here/scenarios/fio-case.sh"
 : > "$TMPDIR_TEST/export.rows"
 echo "export: fio nbd engine, braidd vs qemu-nbd+libiscsi, one path, ${SECS}s x $ROUNDS" >&2
 for c in "randread-4k-qd1 randread 4k 1" "randread-4k-qd32 randread 4k 32" \

@@ -70,6 +70,13 @@ struct braid_mp_opts {
    * silently dead path is noticed. */
   uint32_t nop_interval_ms;         /* default 500 */
   uint32_t nop_timeout_ms;          /* default 1000 */
+  /* ISID bytes B and C (RFC 7143's "random" ISID type) of every session.
+   * One value per initiator instance, the same across its restarts: a
+   * restarted daemon's login then reinstates (replaces) the sessions its
+   * previous life left on the target, while two instances sharing an
+   * initiator name never take each other's sessions.  All zero: a fixed
+   * built-in value (one instance per initiator name). */
+  uint8_t isid_random[3];
 };
 
 void braid_mp_opts_init (struct braid_mp_opts *o);

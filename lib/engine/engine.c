@@ -342,8 +342,12 @@ braid_mp_add_node (struct braid_mp *mp, const struct braid_mp_node_spec *spec,
   if (spec->source)
     snprintf (o.bind_addr, sizeof o.bind_addr, "%s", spec->source);
   /* A stable ISID per node, so reinstatement after a failure replaces the
-   * old session on the target: random type, qualifier = host number. */
+   * old session on the target: random type, the instance's random bytes,
+   * qualifier = host number. */
+  const uint8_t *rnd = mp->opts.isid_random;
   uint8_t isid[6] = { 0x80, 0xb7, 0xa1, 0xd0, (uint8_t) (n->host >> 8), (uint8_t) n->host };
+  if (rnd[0] | rnd[1] | rnd[2])
+    memcpy (isid + 1, rnd, 3);
   int r = braid_iscsi_set_opts (n->sess, &o);
   if (!r)
     r = braid_iscsi_set_portal (n->sess, spec->portal);

@@ -402,8 +402,11 @@ nbd_tls_new (struct braid_nbd_server *srv,
                     | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER
                     | SSL_MODE_RELEASE_BUFFERS);
   /* No renegotiation (a DoS lever), no session tickets nobody resumes. */
+  /* A client that closes without close_notify ends like a TCP EOF: NBD
+   * frames every message, so there is no truncation to detect. */
   SSL_CTX_set_options (t->ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_TICKET
-                       | SSL_OP_CIPHER_SERVER_PREFERENCE);
+                       | SSL_OP_CIPHER_SERVER_PREFERENCE
+                       | SSL_OP_IGNORE_UNEXPECTED_EOF);
   SSL_CTX_set_num_tickets (t->ctx, 0);
   SSL_CTX_set_session_cache_mode (t->ctx, SSL_SESS_CACHE_OFF);
 

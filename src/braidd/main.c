@@ -14,6 +14,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -24,6 +25,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <openssl/evp.h>
 
 #include "braid/braidconf.h"
 #include "braidd.h"
@@ -413,6 +415,17 @@ main (int argc, char **argv)
   mo.log_level = log_level;
   mo.wwids_file = d.wwids;
   mo.bindings_file = d.bindings;
+  /* The ISID's random bytes: the same for this state directory across
+   * restarts (so a restart reinstates its own old sessions), different
+   * for another braidd with another state directory on the same host and
+   * initiator name (so neither takes the other's sessions). */
+  char statedir[PATH_MAX];
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned dlen = 0;
+  if (realpath (d.state_dir, statedir)
+      && EVP_Digest (statedir, strlen (statedir), digest, &dlen, EVP_sha256 (), NULL)
+      && dlen >= 3)
+    memcpy (mo.isid_random, digest, 3);
   d.mp = braid_mp_new (d.loop, &mo);
   if (!d.loop || !d.mp) {
     fprintf (stderr, "braidd: cannot start: %s\n", strerror (errno));
