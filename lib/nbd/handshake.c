@@ -190,6 +190,24 @@ opt_meta_context (struct nbd_conn *c, uint32_t opt, const uint8_t *data,
   nbd_put_opt_reply (b, opt, NBD_REP_ACK, NULL, 0);
 }
 
+/* An option's name for log lines. */
+static const char *
+opt_name (uint32_t opt)
+{
+  static const char *const names[] = {
+    [NBD_OPT_EXPORT_NAME] = "EXPORT_NAME", [NBD_OPT_ABORT] = "ABORT",
+    [NBD_OPT_LIST] = "LIST", [NBD_OPT_PEEK_EXPORT] = "PEEK_EXPORT",
+    [NBD_OPT_STARTTLS] = "STARTTLS", [NBD_OPT_INFO] = "INFO",
+    [NBD_OPT_GO] = "GO", [NBD_OPT_STRUCTURED_REPLY] = "STRUCTURED_REPLY",
+    [NBD_OPT_LIST_META_CONTEXT] = "LIST_META_CONTEXT",
+    [NBD_OPT_SET_META_CONTEXT] = "SET_META_CONTEXT",
+    [NBD_OPT_EXTENDED_HEADERS] = "EXTENDED_HEADERS",
+  };
+
+  return opt < sizeof names / sizeof names[0] && names[opt] ? names[opt]
+                                                           : "unknown";
+}
+
 /* Must this client start TLS before anything else? */
 static bool
 tls_required (const struct nbd_conn *c)
@@ -234,16 +252,16 @@ handle_option (struct nbd_conn *c, uint32_t opt, const uint8_t *data,
   struct nbd_buf b = { 0 };
   struct braid_nbd_export *go = NULL;
 
-  NBD_LOG (c->srv, BRAID_LOG_DEBUG, "nbd conn %u (%s): option %u, %u bytes",
-           c->id, c->peer, opt, len);
+  NBD_LOG (c->srv, BRAID_LOG_DEBUG, "nbd conn %u (%s): option NBD_OPT_%s "
+           "(%u), %u bytes", c->id, c->peer, opt_name (opt), opt, len);
 
   if (tls_required (c) && opt != NBD_OPT_STARTTLS && opt != NBD_OPT_ABORT) {
     if (opt == NBD_OPT_EXPORT_NAME) {
       die (c, "NBD_OPT_EXPORT_NAME in plaintext, TLS required");
       return;
     }
-    NBD_LOG (c->srv, BRAID_LOG_NOTICE, "nbd conn %u (%s): option %u "
-             "refused: TLS required", c->id, c->peer, opt);
+    NBD_LOG (c->srv, BRAID_LOG_NOTICE, "nbd conn %u (%s): NBD_OPT_%s (%u) "
+             "refused: TLS required", c->id, c->peer, opt_name (opt), opt);
     nbd_put_opt_error (&b, opt, NBD_REP_ERR_TLS_REQD,
                        "TLS required: send NBD_OPT_STARTTLS first");
     queue (c, &b);
