@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -584,6 +585,101 @@ test_tcp_loopback (void **state)
   close (fd);
 }
 
+/* Replace the fixture's server by one capped at 2 connections. */
+static void
+capped_server (struct env *e)
+{
+  struct braid_nbd_server_config cfg;
+
+  braid_nbd_server_free (e->srv);
+  run_ops (e->loop, e);
+  memset (&cfg, 0, sizeof cfg);
+  cfg.max_connections = 2;
+  e->srv = braid_nbd_server_new (e->loop, &cfg);
+  assert_non_null (e->srv);
+  assert_non_null (add_disk (e, "disk"));
+  assert_int_equal (braid_nbd_server_listen_unix (e->srv, e->path, 0,
+                                                  (uid_t) -1, (gid_t) -1), 0);
+}
+
+static void
+greeted (struct env *e, int fd)
+{
+  uint8_t g[18];
+
+  assert_int_equal (crecv (e, fd, g, sizeof g), sizeof g);
+  assert_true (nbd_get64 (g) == NBD_MAGIC_INIT);
+}
+
+/* A third client over the cap is closed before the greeting; once one
+ * leaves, a new one gets in. */
+static void
+test_connection_cap (void **state)
+{
+  struct env *e = *state;
+  int a, b, c, d, i;
+
+  capped_server (e);
+  a = client_connect (e);
+  b = client_connect (e);
+  greeted (e, a);
+  greeted (e, b);
+  c = client_connect (e);
+  assert_true (closed_by_server (e, c));
+  close (c);
+  close (a);
+  for (i = 0; i < PUMP_LIMIT && braid_nbd_server_busy (e->srv) > 1; i++)
+    braid_loop_run_once (e->loop, 10);
+  assert_int_equal (braid_nbd_server_busy (e->srv), 1);
+  d = client_connect (e);
+  greeted (e, d);
+  close (b);
+  close (d);
+}
+
+/* Out of file descriptors, accept fails: the server stops accepting for
+ * a while (rather than spinning on a listener that stays readable) and
+ * takes the waiting clients once descriptors are back. */
+static void
+test_accept_pauses_on_emfile (void **state)
+{
+  struct env *e = *state;
+  struct rlimit old, low;
+  int a, b, lowest, i, spins;
+
+  a = client_connect (e);
+  b = client_connect (e);
+  lowest = dup (0);
+  assert_true (lowest >= 0);
+  close (lowest);
+  assert_int_equal (getrlimit (RLIMIT_NOFILE, &old), 0);
+  low = old;
+  low.rlim_cur = (rlim_t) lowest;     /* no new descriptor from here */
+  /* valgrind manages the descriptor limit itself (it keeps descriptors
+   * of its own above it): the test means nothing there. */
+  if (getenv ("LD_PRELOAD") && strstr (getenv ("LD_PRELOAD"), "vgpreload")) {
+    close (a);
+    close (b);
+    skip ();
+  }
+  assert_int_equal (setrlimit (RLIMIT_NOFILE, &low), 0);
+  /* The first failing accept... */
+  for (i = 0; i < 100 && braid_loop_run_once (e->loop, 10) == 0; i++)
+    ;
+  /* ...then quiet: a server still polling its listener would run a
+   * callback on every one of these non-waiting turns. */
+  for (i = 0, spins = 0; i < 5; i++)
+    spins += braid_loop_run_once (e->loop, 0);
+  assert_true (spins < 5);
+  assert_int_equal (setrlimit (RLIMIT_NOFILE, &old), 0);
+  assert_int_equal (braid_nbd_server_busy (e->srv), 0);
+  greeted (e, a);
+  greeted (e, b);
+  assert_int_equal (braid_nbd_server_busy (e->srv), 2);
+  close (a);
+  close (b);
+}
+
 int
 main (void)
 {
@@ -597,6 +693,8 @@ main (void)
     T (test_remove_and_shutdown),
     T (test_stale_and_live_socket),
     T (test_tcp_loopback),
+    T (test_connection_cap),
+    T (test_accept_pauses_on_emfile),
   };
 
   return cmocka_run_group_tests (tests, NULL, NULL);
