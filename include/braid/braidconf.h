@@ -80,6 +80,9 @@ struct braid_bconf {
   long long admin_group;
   /* Session NOP-Out timers of the sessions braidd creates, ms. */
   uint32_t noop_out_interval, noop_out_timeout;
+  /* Digests offered by the sessions braidd creates: enum
+   * braid_iscsi_digest values (braid/iscsi.h). */
+  int header_digest, data_digest;
 };
 
 /* Read 'file' (NULL: BRAID_BCONF_DEFAULT_FILE).  A missing file is an

@@ -77,6 +77,10 @@ struct braid_mp_opts {
    * initiator name never take each other's sessions.  All zero: a fixed
    * built-in value (one instance per initiator name). */
   uint8_t isid_random[3];
+  /* Digests offered at login (enum braid_iscsi_digest), as open-iscsi's
+   * HeaderDigest/DataDigest settings. */
+  int header_digest;                /* default BRAID_DIGEST_NONE_CRC32C */
+  int data_digest;                  /* default BRAID_DIGEST_NONE */
 };
 
 void braid_mp_opts_init (struct braid_mp_opts *o);
@@ -162,6 +166,11 @@ int braid_mp_node_status (struct braid_mp *mp, const char *portal,
  * braid_mp_opts; sessions already up keep theirs). */
 void braid_mp_set_nop (struct braid_mp *mp, uint32_t interval_ms,
                        uint32_t timeout_ms);
+
+/* Digests offered by the sessions logged in from now on (enum
+ * braid_iscsi_digest; see braid_mp_opts; sessions already up, and their
+ * reconnects, keep theirs).  Returns 0, or -EINVAL for an unknown value. */
+int braid_mp_set_digests (struct braid_mp *mp, int header, int data);
 
 /***** Maps and I/O *****/
 

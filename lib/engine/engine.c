@@ -23,6 +23,8 @@ braid_mp_opts_init (struct braid_mp_opts *o)
   o->write_quiesce_ms = 10000;
   o->nop_interval_ms = 500;
   o->nop_timeout_ms = 1000;
+  o->header_digest = BRAID_DIGEST_NONE_CRC32C;
+  o->data_digest = BRAID_DIGEST_NONE;
 }
 
 void
@@ -166,6 +168,17 @@ braid_mp_set_nop (struct braid_mp *mp, uint32_t interval_ms, uint32_t timeout_ms
 {
   mp->opts.nop_interval_ms = interval_ms;
   mp->opts.nop_timeout_ms = timeout_ms;
+}
+
+int
+braid_mp_set_digests (struct braid_mp *mp, int header, int data)
+{
+  if (header < BRAID_DIGEST_NONE || header > BRAID_DIGEST_CRC32C_NONE
+      || data < BRAID_DIGEST_NONE || data > BRAID_DIGEST_CRC32C_NONE)
+    return -EINVAL;
+  mp->opts.header_digest = header;
+  mp->opts.data_digest = data;
+  return 0;
 }
 
 int
@@ -328,6 +341,8 @@ braid_mp_add_node (struct braid_mp *mp, const struct braid_mp_node_spec *spec,
   braid_iscsi_opts_init (&o);
   o.nop_interval_ms = mp->opts.nop_interval_ms;
   o.nop_timeout_ms = mp->opts.nop_timeout_ms;
+  o.header_digest = mp->opts.header_digest;
+  o.data_digest = mp->opts.data_digest;
   /* A path that cannot carry I/O is the multipath layer's business: no
    * queueing in the session, quick reconnect attempts. */
   o.queue_while_down = 0;

@@ -20,8 +20,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "braid/braidconf.h"
+#include "braid/iscsi.h"
 #include "mpconf-internal.h"
 
 enum bc_sect { BC_TOP, BC_STORAGE, BC_EXPORT, BC_NETWORK, BC__NSECT };
@@ -33,12 +35,13 @@ static const char *const sect_names[BC__NSECT] = {
 
 enum bc_type {
   T_SECTION, T_IQN, T_PATHS, T_HOSTS, T_IFACES, T_USER, T_GROUP, T_MODE,
-  T_MS, T_NAME, T_IFNAME,
+  T_MS, T_NAME, T_IFNAME, T_DIGEST,
 };
 
 /* Enum order is dump and docs order: plain keywords, then sections. */
 enum bc_kw {
   K_INTERFACES, K_ADMIN_GROUP, K_NOOP_INTERVAL, K_NOOP_TIMEOUT,
+  K_HEADER_DIGEST, K_DATA_DIGEST,
   K_STORAGE, K_TARGET, K_PATHS, K_SAN_HOSTS,
   K_EXPORT, K_OWNER, K_GROUP, K_MODE,
   K_NETWORK, K_NET_NAME, K_NET_INTERFACE, K__COUNT
@@ -78,6 +81,19 @@ static const struct bc_keyword keywords[K__COUNT] = {
     "How long a ping may go unanswered before the session is declared "
     "dead and its paths fail (open-iscsi's `noop_out_timeout`, in "
     "milliseconds).  Applies to sessions logged in after the load." },
+  [K_HEADER_DIGEST] = { "header_digest", BC_TOP, T_DIGEST, 0, 0, 0, 0,
+    "None,CRC32C", "`None`, `CRC32C`, `None,CRC32C` or `CRC32C,None`",
+    "The HeaderDigest values offered at login, most wanted first "
+    "(open-iscsi's `node.conn[0].iscsi.HeaderDigest`); the target picks.  "
+    "`CRC32C` alone fails the login of a target that refuses it.  A CRC32C "
+    "mismatch drops that connection, which is logged in again.  Applies "
+    "to sessions logged in after the configuration is (re)loaded." },
+  [K_DATA_DIGEST] = { "data_digest", BC_TOP, T_DIGEST, 0, 0, 0, 0,
+    "None", "`None`, `CRC32C`, `None,CRC32C` or `CRC32C,None`",
+    "The DataDigest values offered (open-iscsi's "
+    "`node.conn[0].iscsi.DataDigest`): a CRC32C over every data segment, "
+    "catching what TCP's checksum misses on a bad NIC or switch, for some "
+    "CPU.  Applies to sessions logged in after the load." },
   [K_STORAGE] = { "storage", BC_TOP, T_SECTION, BC_STORAGE, 1, 0, 0, NULL,
     "`{ ... }`, may repeat",
     "A target braidd logs in to through every portal of `paths` (or, "
@@ -254,6 +270,23 @@ split_list (char *s, char **items, size_t max, size_t *n)
       return 0;
     s = comma + 1;
   }
+}
+
+/* The digest settings as open-iscsi writes them, by enum braid_iscsi_digest
+ * value (matched without regard to case). */
+static const char *const digest_names[] = {
+  [BRAID_DIGEST_NONE] = "None", [BRAID_DIGEST_CRC32C] = "CRC32C",
+  [BRAID_DIGEST_NONE_CRC32C] = "None,CRC32C",
+  [BRAID_DIGEST_CRC32C_NONE] = "CRC32C,None",
+};
+
+static int
+digest_value (const char *v)
+{
+  for (int i = 0; i < (int) (sizeof digest_names / sizeof digest_names[0]); i++)
+    if (!strcasecmp (v, digest_names[i]))
+      return i;
+  return -1;
 }
 
 static bool
@@ -446,6 +479,19 @@ set_value (struct bc_ctx *x, int kw, struct braid_bconf_storage *st,
       c->noop_out_timeout = (uint32_t) ms;
     return;
   }
+  case T_DIGEST: {
+    int d = digest_value (v);
+    if (d < 0) {
+      bc_error (x, x->line, "%s: \"%s\" is not None, CRC32C, None,CRC32C or "
+                "CRC32C,None", k->name, v);
+      return;
+    }
+    if (kw == K_HEADER_DIGEST)
+      c->header_digest = d;
+    else
+      c->data_digest = d;
+    return;
+  }
   case T_NAME:
     if (!valid_ident (v, sizeof net->name - 1)) {
       bc_error (x, x->line, "name: \"%s\" is not a name (letters, digits, -, _, .)", v);
@@ -636,6 +682,8 @@ braid_bconf_new_default (void)
   c->export_mode = 0600;
   c->noop_out_interval = 500;
   c->noop_out_timeout = 1000;
+  c->header_digest = BRAID_DIGEST_NONE_CRC32C;
+  c->data_digest = BRAID_DIGEST_NONE;
   return c;
 }
 
@@ -731,6 +779,12 @@ dump_value (struct mpc_buf *b, const struct braid_bconf *c, int kw,
     return;
   case K_NOOP_TIMEOUT:
     mpc_buf_addf (b, "%s%s %u\n", indent, k->name, c->noop_out_timeout);
+    return;
+  case K_HEADER_DIGEST:
+  case K_DATA_DIGEST:
+    mpc_buf_addf (b, "%s%s %s\n", indent, k->name,
+                  digest_names[kw == K_HEADER_DIGEST ? c->header_digest
+                                                     : c->data_digest]);
     return;
   case K_TARGET:
     mpc_buf_addf (b, "%s%s %s\n", indent, k->name, st->target);
@@ -866,6 +920,7 @@ static const char docs_intro[] =
   "    admin_group ovirt\n"
   "    noop_out_interval 500\n"
   "    noop_out_timeout 1000\n"
+  "    data_digest None,CRC32C\n"
   "\n"
   "## Keywords\n"
   "\n";

@@ -438,6 +438,7 @@ bconf_install (struct daemon *d, struct braid_bconf *c)
   d->bconf = c;
   d->bconf_gen++;
   braid_mp_set_nop (d->mp, c->noop_out_interval, c->noop_out_timeout);
+  braid_mp_set_digests (d->mp, c->header_digest, c->data_digest);
   bconf_apply_sockets (d);
   bonds_config_changed (d);
   san_refresh (d);

@@ -3,13 +3,14 @@
 # protocol on purpose, one way at a time, under verified I/O.
 #
 # braidd holds a map of two paths on pytarget (127.0.0.1 and 127.0.0.2,
-# multibus, so both carry I/O; header digests negotiated) and a one-path
+# multibus, so both carry I/O; header and data digests negotiated, the
+# latter asked for in braid.conf with data_digest) and a one-path
 # map on a real tgtd.  A verified writer runs on the pytarget map and a
 # light one on the tgtd map.  For each case pytarget's "misbehave" command
 # (tests/target/README.md) breaks the next matching PDU or connection of
 # portal 1: an oversized or absurd (0xFFFFFF) data segment, an unknown
 # opcode, a response for no such task, a StatSN jump, a bad header digest,
-# Data-In past the transfer length, Async Messages in the middle of a
+# a bad data digest on a Data-In, Data-In past the transfer length, Async Messages in the middle of a
 # Data-In sequence (logout requested, connection drop, vendor), a Reject of
 # a command, a login that stops answering halfway and a portal that accepts
 # TCP and never answers (both after the live connection is reset, twice
@@ -46,6 +47,8 @@ tgt_lun 1 1 hostile-tgtd.img 64M
 tgt_bind_all 1
 T1=127.0.0.1:$tport
 
+# Data digests as an admin asks for them: offered, the target chooses.
+printf 'data_digest None,CRC32C\n' > "$TMPDIR_TEST/braid.conf"
 BRAIDD_CONF='defaults {
 	polling_interval 1
 }
@@ -56,15 +59,15 @@ devices {
 		path_grouping_policy multibus
 	}
 }' BRAIDD_EXPORTS=2 BRAIDD_PATHS=3 start_braidd hz \
-  --login "$P1,$IQN" --login "$P2,$IQN" --login "$T1,$TIQN"
+  --login "$P1,$IQN" --login "$P2,$IQN" --login "$T1,$TIQN" --braid-config "$TMPDIR_TEST/braid.conf"
 sock=$(braidd_sock hz)
 run=$(braidd_dir hz)/run
 pexp=3$NAA
 texp=$(braidd_list hz | awk -v p="$pexp" '$1 != p { print $1 }' | head -n 1)
 braidd_list hz | grep -q "^$pexp " || fail "no export $pexp for the pytarget map"
 [[ -n $texp ]] || fail "no export for the tgtd map"
-grep -qE "$P1 $IQN: logged in \(TSIH [0-9]+, digests CRC32C/None" "$BRAIDD_LOG" \
-  || fail "header digests were not negotiated with pytarget"
+grep -qE "$P1 $IQN: logged in \(TSIH [0-9]+, digests CRC32C/CRC32C" "$BRAIDD_LOG" \
+  || fail "header and data digests were not negotiated with pytarget"
 
 path1=$(braidd_path "$P1" "$IQN" 0)
 path2=$(braidd_path "$P2" "$IQN" 0)
@@ -167,6 +170,7 @@ hostile bad_opcode "protocol error: unexpected opcode 0x3c" '"what":"bad_opcode"
 hostile wrong_itt " for unknown ITT 0x" '"what":"wrong_itt"'
 hostile statsn_jump "protocol error: StatSN " '"what":"statsn_jump","jump":1000'
 hostile bad_header_digest "header digest error (opcode 0x" '"what":"bad_header_digest"'
+hostile bad_data_digest "data digest error on Data-In (ITT 0x" '"what":"bad_data_digest"'
 hostile datain_overflow "outside the expected transfer" '"what":"datain_overflow"'
 hostile async_logout "target requests logout within 3 s" \
   '"what":"async_midxfer","event":1,"param3":3'
@@ -183,7 +187,7 @@ hostile silent "login timed out after 5000 ms: no answer to the first login requ
 
 # pytarget counts what it broke: one per case, two per login case.
 mis=$(pytarget_stat h "$P1" misbehaved)
-[[ $mis == 15 ]] || fail "pytarget misbehaved $mis times on portal 1, expected 15"
+[[ $mis == 16 ]] || fail "pytarget misbehaved $mis times on portal 1, expected 16"
 [[ $(pytarget_stat h "$P2" misbehaved) == 0 ]] || fail "portal 2 misbehaved"
 
 # The other paths were never touched.

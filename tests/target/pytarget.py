@@ -288,6 +288,9 @@ class Portal:
             if rule["what"] == "bad_header_digest" and not (conn and
                                                             conn.hdigest):
                 continue
+            if rule["what"] == "bad_data_digest" and not (conn and
+                                                          conn.ddigest):
+                continue
             rule["n"] -= 1
             if rule["n"] <= 0:
                 self.misbehave.remove(rule)
@@ -304,7 +307,7 @@ MISBEHAVE_ACCEPT = ("silent", "login_stall")
 MISBEHAVE_CMD = ("reject",)
 MISBEHAVE_RSP = ("oversized_dsl", "huge_dsl", "bad_opcode", "wrong_itt",
                  "statsn_jump", "bad_header_digest")
-MISBEHAVE_DATAIN = ("datain_overflow", "async_midxfer")
+MISBEHAVE_DATAIN = ("datain_overflow", "async_midxfer", "bad_data_digest")
 MISBEHAVE = MISBEHAVE_ACCEPT + MISBEHAVE_CMD + MISBEHAVE_RSP \
     + MISBEHAVE_DATAIN
 
@@ -872,6 +875,8 @@ class Conn:
             self.emit(bhs, data)
         elif what == "bad_header_digest":
             self.emit(bhs, data, bad_hd=True)
+        elif what == "bad_data_digest":
+            self.emit(bhs, data, bad_dd=True)
         elif what == "datain_overflow":
             # 512 bytes past the expected data transfer length (an
             # underflow residual says how far off that still is).
@@ -905,7 +910,7 @@ class Conn:
         else:
             raise ValueError("misbehave %r" % what)
 
-    def emit(self, bhs, data=b"", dsl=None, bad_hd=False):
+    def emit(self, bhs, data=b"", dsl=None, bad_hd=False, bad_dd=False):
         bhs = bytearray(bhs)
         bhs[5:8] = (len(data) if dsl is None else dsl).to_bytes(3, "big")
         dsl = len(data)
@@ -919,8 +924,9 @@ class Conn:
             if pad:
                 parts.append(bytes(pad))
             if self.ddigest:
-                parts.append(struct.pack("<I",
-                                         crc32c(bytes(data) + bytes(pad))))
+                dd = crc32c(bytes(data) + bytes(pad))
+                parts.append(struct.pack("<I", dd ^ (ALL_ONES if bad_dd
+                                                     else 0)))
         self.send(*parts)
 
     def next_statsn(self):
@@ -2679,6 +2685,10 @@ class Target:
                     c.hdigest for c in p.conns):
                 raise ValueError("no connection on %s negotiated "
                                  "HeaderDigest=CRC32C" % p.name)
+            if what == "bad_data_digest" and not any(
+                    c.ddigest for c in p.conns):
+                raise ValueError("no connection on %s negotiated "
+                                 "DataDigest=CRC32C" % p.name)
             rule = {k: v for k, v in req.items() if k not in ("cmd", "portal")}
             rule["n"] = n
             p.misbehave.append(rule)

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "braid/braidconf.h"
+#include "braid/iscsi.h"
 
 static char path[64];
 
@@ -57,7 +58,9 @@ test_full (void **state)
                 "export {\n  owner 12\n  group 34\n  mode 0660\n}\n"
                 "network {\n  name net-a\n  interface eth2\n}\n"
                 "admin_group 77\n"
-                "noop_out_interval 200\n", &c, err, sizeof err);
+                "noop_out_interval 200\n"
+                "header_digest crc32c\n"
+                "data_digest \"CRC32C,None\"\n", &c, err, sizeof err);
   assert_int_equal (r, 0);
   assert_int_equal (c->nstorage, 2);
   assert_int_equal (c->storage[0].npaths, 3);
@@ -79,12 +82,16 @@ test_full (void **state)
   assert_int_equal (c->admin_group, 77);
   assert_int_equal (c->noop_out_interval, 200);
   assert_int_equal (c->noop_out_timeout, 1000);
+  assert_int_equal (c->header_digest, BRAID_DIGEST_CRC32C);
+  assert_int_equal (c->data_digest, BRAID_DIGEST_CRC32C_NONE);
   assert_non_null (braid_bconf_find_network (c, "net-a"));
   assert_null (braid_bconf_find_network (c, "net-b"));
   char *dump = braid_bconf_dump (c);
   assert_non_null (dump);
   assert_non_null (strstr (dump, "paths \"iface0:192.168.1.100:3260,iface1:sp2:3261,[::1]:3260\"\n"));
   assert_non_null (strstr (dump, "\tmode 0660\n"));
+  assert_non_null (strstr (dump, "\nheader_digest CRC32C\n"));
+  assert_non_null (strstr (dump, "\ndata_digest CRC32C,None\n"));
   /* the dump reads back to the same configuration */
   struct braid_bconf *c2;
   assert_int_equal (load (dump, &c2, err, sizeof err), 0);
@@ -107,6 +114,8 @@ test_missing (void **state)
   assert_int_equal (c->noop_out_interval, 500);
   assert_int_equal (c->export_mode, 0600);
   assert_int_equal (c->admin_group, -1);
+  assert_int_equal (c->header_digest, BRAID_DIGEST_NONE_CRC32C);
+  assert_int_equal (c->data_digest, BRAID_DIGEST_NONE);
   braid_bconf_free (c);
 }
 
@@ -149,6 +158,9 @@ test_errors (void **state)
   expect_error ("storage\n", "line 1: storage: expected '{'");
   expect_error ("admin_group no-such-group-here\n", "line 1: admin_group: no such group");
   expect_error ("noop_out_interval 100 200\n", "line 1: noop_out_interval takes one value");
+  expect_error ("\n\ndata_digest CRC64\n",
+                "line 3: data_digest: \"CRC64\" is not None, CRC32C, None,CRC32C or CRC32C,None");
+  expect_error ("header_digest None,CRC32C,None\n", "line 1: header_digest:");
 }
 
 int
