@@ -271,6 +271,10 @@ conn_service (struct nbd_conn *c)
   int round;
 
   if (c->state == NBD_CS_TLS && !c->test_mode) {
+    if (c->srv->shutting_down) {
+      nbd_conn_close (c);       /* a handshake is cut short by a shutdown */
+      return;
+    }
     if (!tls_advance (c)) {
       if (!c->closed)
         update_events (c);

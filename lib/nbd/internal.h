@@ -399,6 +399,7 @@ struct nbd_conn {
   unsigned tls_rd_want, tls_wr_want;   /* what a blocked read/write waits
                                           for (0: the natural event) */
   char tls_identity[129];              /* PSK identity the client proved */
+  bool tls_fatal;                      /* OpenSSL failed: no close_notify */
 };
 
 /* Still negotiating: greeting, options or the TLS handshake. */

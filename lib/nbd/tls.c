@@ -505,6 +505,7 @@ nbd_tls_handshake (struct nbd_conn *c)
   int r, e;
 
   ERR_clear_error ();
+  errno = 0;
   r = SSL_do_handshake (ssl);
   if (r == 1) {
     c->srv->tls_sessions++;
@@ -525,6 +526,7 @@ nbd_tls_handshake (struct nbd_conn *c)
   else
     ossl_reason (why, sizeof why);
   ERR_clear_error ();
+  c->tls_fatal = true;
   /* A known identity that then fails almost always holds another key. */
   NBD_LOG (c->srv, BRAID_LOG_WARNING, "nbd conn %u (%s): TLS handshake "
            "failed: %s%s%s%s", c->id, c->peer, why,
@@ -542,6 +544,7 @@ nbd_tls_recv (struct nbd_conn *c, void *buf, size_t len)
 
   ERR_clear_error ();
   c->tls_rd_want = 0;
+  errno = 0;
   r = SSL_read_ex (c->ssl, buf, len, &got);
   if (r == 1)
     return (ssize_t) got;
@@ -555,10 +558,12 @@ nbd_tls_recv (struct nbd_conn *c, void *buf, size_t len)
   case SSL_ERROR_ZERO_RETURN:
     return 0;                  /* close_notify */
   case SSL_ERROR_SYSCALL:
+    c->tls_fatal = true;
     if (ERR_peek_error () == 0)
       return errno ? -errno : 0;   /* 0: EOF without close_notify */
     /* fall through */
   default:
+    c->tls_fatal = true;
     NBD_LOG (c->srv, BRAID_LOG_NOTICE, "nbd conn %u (%s): TLS read: %s",
              c->id, c->peer, ossl_reason (why, sizeof why));
     return -EPROTO;
@@ -598,6 +603,7 @@ nbd_tls_writev (void *conn, const struct iovec *iov, int iovcnt)
   }
   ERR_clear_error ();
   c->tls_wr_want = 0;
+  errno = 0;
   r = SSL_write_ex (c->ssl, p, len, &done);
   if (r == 1)
     return (ssize_t) done;
@@ -608,6 +614,7 @@ nbd_tls_writev (void *conn, const struct iovec *iov, int iovcnt)
     c->tls_wr_want = POLLIN;
     return -EAGAIN;
   }
+  c->tls_fatal = true;
   if (e == SSL_ERROR_SYSCALL && ERR_peek_error () == 0)
     return errno ? -errno : -EPIPE;
   NBD_LOG (c->srv, BRAID_LOG_NOTICE, "nbd conn %u (%s): TLS write: %s",
@@ -627,9 +634,10 @@ nbd_tls_conn_end (struct nbd_conn *c)
   if (c->ssl == NULL)
     return;
   /* close_notify once, without waiting for the client's: the socket is
-   * about to close and the data before it was already acknowledged. */
+   * about to close and the data before it was already acknowledged.  Not
+   * after a fatal error, where OpenSSL forbids it. */
   ERR_clear_error ();
-  if (SSL_is_init_finished ((SSL *) c->ssl))
+  if (SSL_is_init_finished ((SSL *) c->ssl) && !c->tls_fatal)
     SSL_shutdown (c->ssl);
   SSL_free (c->ssl);
   ERR_clear_error ();

@@ -711,6 +711,30 @@ test_starttls_injection (void **state)
   assert_int_equal (braid_nbd_server_tls_sessions (e->srv), 0);
 }
 
+/* A server shutdown does not wait for a TLS handshake the client never
+ * finishes (the handshake timer would otherwise hold it for 30 s). */
+static void
+test_shutdown_mid_handshake (void **state)
+{
+  struct env *e = *state;
+  const char *path = write_file (e, "keys.psk", "alice:" KEY_A "\n", 0600);
+  struct client c;
+  int i;
+
+  assert_int_equal (set_psk (e, path, BRAID_NBD_TLS_REQUIRE), 0);
+  client_open (e, &c);
+  hello (&c);
+  option (&c, NBD_OPT_STARTTLS, NULL, 0);
+  assert_int_equal (reply_type (&c, NBD_OPT_STARTTLS), NBD_REP_ACK);
+  assert_int_equal (braid_nbd_server_busy (e->srv), 1);
+  assert_int_equal (braid_nbd_server_shutdown (e->srv), 0);
+  for (i = 0; i < 50 && braid_nbd_server_busy (e->srv) > 0; i++)
+    pump (e);
+  assert_int_equal (braid_nbd_server_busy (e->srv), 0);
+  assert_true (server_closed (&c));
+  client_close (&c);
+}
+
 int
 main (void)
 {
@@ -721,6 +745,7 @@ main (void)
     T (test_psk_session),
     T (test_x509_session),
     T (test_starttls_injection),
+    T (test_shutdown_mid_handshake),
   };
 
   return cmocka_run_group_tests (tests, NULL, NULL);
