@@ -400,6 +400,7 @@ struct nbd_conn {
                                           for (0: the natural event) */
   char tls_identity[129];              /* PSK identity the client proved */
   bool tls_fatal;                      /* OpenSSL failed: no close_notify */
+  bool tls_rd_blocked;                 /* last TLS read wanted the socket */
 };
 
 /* Still negotiating: greeting, options or the TLS handshake. */

@@ -399,8 +399,11 @@ nbd_tls_new (struct braid_nbd_server *srv,
    * sendmsg; the retry after WANT_WRITE may come from another buffer
    * holding the same bytes (the gather buffer is refilled). */
   SSL_CTX_set_mode (t->ctx, SSL_MODE_ENABLE_PARTIAL_WRITE
-                    | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER
-                    | SSL_MODE_RELEASE_BUFFERS);
+                    | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  /* Read ahead: one recv takes as many records as the socket has, instead
+   * of two per record (header, then body).  What it buffers is announced
+   * by no poll event: see nbd_tls_pending. */
+  SSL_CTX_set_read_ahead (t->ctx, 1);
   /* No renegotiation (a DoS lever), no session tickets nobody resumes. */
   /* A client that closes without close_notify ends like a TCP EOF: NBD
    * frames every message, so there is no truncation to detect. */
@@ -546,11 +549,13 @@ nbd_tls_recv (struct nbd_conn *c, void *buf, size_t len)
   c->tls_rd_want = 0;
   errno = 0;
   r = SSL_read_ex (c->ssl, buf, len, &got);
+  c->tls_rd_blocked = false;
   if (r == 1)
     return (ssize_t) got;
   e = SSL_get_error (c->ssl, r);
   switch (e) {
   case SSL_ERROR_WANT_READ:
+    c->tls_rd_blocked = true;   /* the socket must bring more first */
     return -EAGAIN;
   case SSL_ERROR_WANT_WRITE:
     c->tls_rd_want = POLLOUT;
@@ -625,7 +630,11 @@ nbd_tls_writev (void *conn, const struct iovec *iov, int iovcnt)
 bool
 nbd_tls_pending (const struct nbd_conn *c)
 {
-  return c->ssl && SSL_pending (c->ssl) > 0;
+  /* Decrypted bytes, or whole records read ahead; a partial record is
+   * "pending" too, but reading it blocked, and the socket will say when
+   * the rest comes. */
+  return c->ssl && (SSL_pending (c->ssl) > 0
+                    || (SSL_has_pending (c->ssl) && !c->tls_rd_blocked));
 }
 
 void
