@@ -92,12 +92,19 @@ expect_active ()
   assert_eq "$(sessions)" 2 "$1: sessions"
 }
 
+no_paths () { [[ $(live) == "0 []" ]]; }
+
 # expect_gone SESSIONS: no record, WWID out, no map, SESSIONS sessions.
 expect_gone ()
 {
   assert_eq "$(json_ok_state)" none "$1: no record"
   assert_eq "$(enrolled)" 0 "$1: WWID not enrolled"
   local l
+  if (( $2 == 0 )); then
+    # The logout is asynchronous: each path drains, then its session
+    # logs out, one after the other (slowly under valgrind).
+    wait_for "$1: paths gone" 30 no_paths || fail "$1: map left: $(live)"
+  fi
   l=$(live)
   [[ $l == "0 []" || $l == "2 ['[orphan]']" ]] || fail "$1: map left: $l"
   assert_eq "$(sessions)" "$2" "$1: sessions"
