@@ -58,9 +58,6 @@ struct nbd_tls {
   uint8_t gather[TLS_GATHER];          /* loop thread only: one user at a time */
 };
 
-/* The index of our nbd_tls pointer in SSL_CTX ex_data, for callbacks. */
-static int tls_ctx_index = -1;
-
 static void
 tls_free (struct nbd_tls *t)
 {
@@ -278,8 +275,7 @@ static unsigned int
 psk_server_cb (SSL *ssl, const char *identity, unsigned char *psk,
                unsigned int max_psk_len)
 {
-  struct nbd_tls *t = SSL_CTX_get_ex_data (SSL_get_SSL_CTX (ssl),
-                                           tls_ctx_index);
+  struct nbd_tls *t = SSL_CTX_get_app_data (SSL_get_SSL_CTX (ssl));
   struct nbd_conn *c = SSL_get_app_data (ssl);
   size_t i;
 
@@ -374,13 +370,6 @@ nbd_tls_new (struct braid_nbd_server *srv,
   char why[256];
   int r;
 
-  if (tls_ctx_index < 0) {
-    tls_ctx_index = SSL_CTX_get_ex_new_index (0, NULL, NULL, NULL, NULL);
-    if (tls_ctx_index < 0) {
-      nbd_server_set_error (srv, "TLS: %s", ossl_reason (why, sizeof why));
-      return -ENOMEM;
-    }
-  }
   t = calloc (1, sizeof *t);
   if (t == NULL) {
     nbd_server_set_error (srv, "TLS: out of memory");
@@ -393,7 +382,7 @@ nbd_tls_new (struct braid_nbd_server *srv,
     free (t);
     return -ENOMEM;
   }
-  SSL_CTX_set_ex_data (t->ctx, tls_ctx_index, t);
+  SSL_CTX_set_app_data (t->ctx, t);      /* for psk_server_cb */
   SSL_CTX_set_min_proto_version (t->ctx, TLS1_2_VERSION);
   /* Partial writes: a short write advances the output queue like a short
    * sendmsg; the retry after WANT_WRITE may come from another buffer
