@@ -393,8 +393,8 @@ nbd_tls_new (struct braid_nbd_server *srv,
    * of two per record (header, then body).  What it buffers is announced
    * by no poll event: see nbd_tls_pending. */
   SSL_CTX_set_read_ahead (t->ctx, 1);
-  /* No renegotiation (a DoS lever), no session tickets nobody resumes. */
-  /* A client that closes without close_notify ends like a TCP EOF: NBD
+  /* No renegotiation (a DoS lever), no session tickets nobody resumes.
+   * A client that closes without close_notify ends like a TCP EOF: NBD
    * frames every message, so there is no truncation to detect. */
   SSL_CTX_set_options (t->ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_TICKET
                        | SSL_OP_CIPHER_SERVER_PREFERENCE
@@ -420,6 +420,7 @@ nbd_tls_new (struct braid_nbd_server *srv,
         nbd_server_set_error (srv, "TLS: %s", ossl_reason (why, sizeof why));
         r = -EPROTO;
       }
+      SSL_CTX_set_dh_auto (t->ctx, 1);  /* the DHE-PSK suites need it */
       SSL_CTX_set_psk_server_callback (t->ctx, psk_server_cb);
     }
   }
