@@ -56,25 +56,36 @@ static const struct braid_nbd_backend backend = {
   .trim = be_range, .write_zeroes = be_range,
 };
 
-/* A PSK file for the TLS-requiring runs, written once. */
+/* A PSK file for the TLS-requiring runs, written once and removed at
+ * exit. */
+static char psk_path[64], psk_dir[64];
+
+static void
+psk_remove (void)
+{
+  unlink (psk_path);
+  rmdir (psk_dir);
+}
+
 static const char *
 psk_file (void)
 {
-  static char path[64];
+  char *path = psk_path;
 
   if (path[0] == '\0') {
-    char dir[] = "/tmp/braid-fuzz-nbd-XXXXXX";
     FILE *f;
 
-    if (mkdtemp (dir) == NULL)
+    snprintf (psk_dir, sizeof psk_dir, "/tmp/braid-fuzz-nbd-XXXXXX");
+    if (mkdtemp (psk_dir) == NULL)
       abort ();
-    snprintf (path, sizeof path, "%s/keys.psk", dir);
+    snprintf (path, sizeof psk_path, "%s/keys.psk", psk_dir);
     f = fopen (path, "w");
     if (f == NULL)
       abort ();
     fputs ("fuzz:000102030405060708090a0b0c0d0e0f\n", f);
     fclose (f);
     chmod (path, 0600);
+    atexit (psk_remove);
   }
   return path;
 }
@@ -100,9 +111,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     if (braid_nbd_server_set_tls (srv, &tc) < 0)
       abort ();
   }
-  struct nbd_conn *c = nbd_conn_new (srv, -1, "fuzz");
-  if (c)
-    c->tcp = tls;
+  struct nbd_conn *c = nbd_conn_new (srv, -1, "fuzz", tls);
   size_t off = 0;
   for (int round = 0; c && off < size && round < 4096; round++) {
     size_t chunk = 1 + data[off] % 64;

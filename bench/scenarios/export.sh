@@ -9,24 +9,16 @@
 # MiB/s, p99 completion latency, and the server's own CPU (utime + stime
 # from /proc/PID/stat) per GiB moved and per 1000 I/Os.
 requires fio qemu-nbd
+. "$here/scenarios/nbd-common.sh"
 bdir="$TMPDIR_TEST/braidd"
-mkdir -p "$bdir/etc"
-"$BRAID_BUILD_DIR/src/braidd/braidd" -f --braid-config "$bdir/etc/braid.conf" --config "$bdir/etc/multipath.conf" \
-  --config-dir "$bdir/etc/conf.d" --wwids "$bdir/etc/wwids" --bindings "$bdir/etc/bindings" \
-  --state-dir "$bdir/state" --run-dir "$bdir/run" --login "127.0.0.1:$port,$IQN" \
-  > "$bdir/log" 2>&1 &
-bpid=$!
-cleanup_fn kill "$bpid"
-wait_for "braidd export" 20 bash -c "nbdinfo --list 'nbd+unix:///?socket=$bdir/run/nbd.sock' 2>/dev/null | grep -q export=" \
-  || fail "braidd did not export the LUN"
-bexport=$(nbdinfo --list "nbd+unix:///?socket=$bdir/run/nbd.sock" | sed -n 's/^export="\(.*\)":/\1/p' | head -n 1)
+bench_braidd "$bdir"
+bpid=$BRAIDD_PID bexport=$BRAIDD_EXPORT
 qemu-nbd -f raw --cache=none --aio=threads -t -e 4 --socket="$TMPDIR_TEST/qemu.sock" "$URL" \
   > "$TMPDIR_TEST/qemu-nbd.log" 2>&1 &
 qpid=$!
 cleanup_fn kill "$qpid"
 wait_for "qemu-nbd socket" 20 test -S "$TMPDIR_TEST/qemu.sock" || fail "qemu-nbd did not start"
 
-. "$here/scenarios/fio-case.sh"
 : > "$TMPDIR_TEST/export.rows"
 echo "export: fio nbd engine, braidd vs qemu-nbd+libiscsi, one path, ${SECS}s x $ROUNDS" >&2
 for c in "randread-4k-qd1 randread 4k 1" "randread-4k-qd32 randread 4k 32" \

@@ -10,48 +10,25 @@
 #   qemu-nbd-tls qemu-nbd + QEMU's libiscsi driver, --tls-creds (X.509)
 # at 4 KiB random read QD 32 and 1 MiB sequential read QD 8.  Ratios:
 # braidd-tls / qemu-nbd-tls (the peer) and braidd-tls / braidd-tcp (what
-# encryption costs braidd).  X.509 (EC P-256, the client not verifying
-# the server) rather than PSK because fio's nbd engine
+# encryption costs braidd).  X.509 (tests/lib/tls.sh's certificates, the
+# client not verifying the server) rather than PSK because fio's nbd engine
 # cannot pass a PSK file: libnbd refuses local files named in a URI unless
 # the program allows them, and fio does not.
 requires fio qemu-nbd openssl
-. "$here/scenarios/fio-case.sh"
+. "$here/scenarios/nbd-common.sh"
+. "$BRAID_SOURCE_DIR/tests/lib/tls.sh"
 tdir="$TMPDIR_TEST/tls"
-mkdir -p "$tdir/qemu"
-q=$tdir/qemu   # a CA and a server certificate signed by it (qemu wants both)
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=braid bench CA" \
-  -keyout "$tdir/ca-key.pem" -out "$q/ca-cert.pem" 2>/dev/null || fail "openssl: CA"
-openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=localhost \
-  -keyout "$q/server-key.pem" -out "$tdir/server.csr" 2>/dev/null || fail "openssl: request"
-printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' > "$tdir/ext"
-openssl x509 -req -in "$tdir/server.csr" -CA "$q/ca-cert.pem" -CAkey "$tdir/ca-key.pem" -CAcreateserial \
-  -CAserial "$tdir/ca.srl" -days 2 -extfile "$tdir/ext" -out "$q/server-cert.pem" 2>/dev/null || fail "openssl: sign"
-chmod 0600 "$q/server-key.pem"
-
-tls_braidd () { # NAME NBD_PORT ARGS...: start a braidd serving the LUN on TCP
-  local d="$tdir/$1" p=$2
-  shift 2
-  mkdir -p "$d/etc"
-  "$BRAID_BUILD_DIR/src/braidd/braidd" -f --braid-config "$d/etc/braid.conf" --config "$d/etc/multipath.conf" \
-    --config-dir "$d/etc/conf.d" --wwids "$d/etc/wwids" --bindings "$d/etc/bindings" \
-    --state-dir "$d/state" --run-dir "$d/run" --login "127.0.0.1:$port,$IQN" \
-    --nbd-tcp "127.0.0.1:$p" "$@" > "$d/log" 2>&1 &
-  echo $!
-}
+tls_make_pki "$tdir/pki"           # server/: ca-cert, server-cert, server-key
+certs=$tdir/pki/server
 tport=$(pick_port)
 cport=$(pick_port)
 qport=$(pick_port)
-tpid=$(tls_braidd tls "$tport" --nbd-tls require --nbd-tls-certificates "$tdir/qemu")
-cleanup_fn kill "$tpid"
-cpid=$(tls_braidd tcp "$cport")
-cleanup_fn kill "$cpid"
-for d in tls tcp; do
-  wait_for "braidd $d export" 20 bash -c "nbdinfo --list 'nbd+unix:///?socket=$tdir/$d/run/nbd.sock' 2>/dev/null | grep -q export=" \
-    || fail "braidd $d did not export the LUN"
-done
-texport=$(nbdinfo --list "nbd+unix:///?socket=$tdir/tls/run/nbd.sock" | sed -n 's/^export="\(.*\)":/\1/p' | head -n 1)
+bench_braidd "$tdir/tls" --nbd-tcp "127.0.0.1:$tport" --nbd-tls require --nbd-tls-certificates "$certs"
+tpid=$BRAIDD_PID texport=$BRAIDD_EXPORT
+bench_braidd "$tdir/tcp" --nbd-tcp "127.0.0.1:$cport"
+cpid=$BRAIDD_PID
 qemu-nbd -f raw --cache=none --aio=threads -t -e 4 --bind 127.0.0.1 --port "$qport" \
-  --object "tls-creds-x509,id=tls0,endpoint=server,dir=$tdir/qemu,verify-peer=off" --tls-creds tls0 "$URL" \
+  --object "tls-creds-x509,id=tls0,endpoint=server,dir=$certs,verify-peer=off" --tls-creds tls0 "$URL" \
   > "$TMPDIR_TEST/qemu-nbd-tls.log" 2>&1 &
 qtpid=$!
 cleanup_fn kill "$qtpid"

@@ -65,6 +65,16 @@ enum braid_status {
 /* A short static name for a status ("GOOD", "CHECK CONDITION", "TRANSPORT"...). */
 const char *braid_status_name (int status);
 
+/* Open 'path', a file holding a secret (CHAP credentials, TLS keys), for
+ * reading.  It must be a regular file owned by the effective user with no
+ * permission for group or others; the check is made on the opened file.
+ * Returns the descriptor, which the caller closes, or -errno (-EACCES for
+ * the permissions) with a message naming the file in 'err' (caller-owned,
+ * 'errlen' bytes).  With 'nofollow' a symbolic link is refused (ELOOP);
+ * without, it is followed (certificate directories are often links). */
+int braid_secret_file_open (const char *path, int nofollow, char *err,
+                            size_t errlen);
+
 #ifdef __cplusplus
 }
 #endif

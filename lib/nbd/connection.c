@@ -221,6 +221,21 @@ update_events (struct nbd_conn *c)
  * frees request slots, which may let more buffered requests in, so this
  * goes round while that happens (a bounded number of times; leftover input
  * is picked up by another kick). */
+/* Write what the queue holds: 0 when all is out, -EAGAIN when the socket
+ * is full.  A write error closes the connection (c->closed). */
+static int
+flush_output (struct nbd_conn *c)
+{
+  int r = nbd_outq_flush (&c->outq, conn_writev, c);
+
+  if (r < 0 && r != -EAGAIN) {
+    NBD_LOG (c->srv, BRAID_LOG_INFO, "nbd conn %u (%s): write: %s",
+             c->id, c->peer, strerror (-r));
+    nbd_conn_close (c);
+  }
+  return r;
+}
+
 /* After STARTTLS: send the ACK, then run the TLS handshake.  Returns true
  * once TLS is up and option haggling may resume. */
 static bool
@@ -229,15 +244,8 @@ tls_advance (struct nbd_conn *c)
   int r;
 
   if (c->ssl == NULL) {
-    r = nbd_outq_flush (&c->outq, conn_writev, c);
-    if (r == -EAGAIN)
-      return false;
-    if (r < 0) {
-      NBD_LOG (c->srv, BRAID_LOG_INFO, "nbd conn %u (%s): write: %s",
-               c->id, c->peer, strerror (-r));
-      nbd_conn_close (c);
-      return false;
-    }
+    if (flush_output (c) < 0)
+      return false;             /* the ACK is not out yet, or closed */
     if (c->rxoff < c->rxlen) {
       NBD_LOG (c->srv, BRAID_LOG_WARNING, "nbd conn %u (%s): %zu bytes sent "
                "after NBD_OPT_STARTTLS before its answer, closing (they "
@@ -270,7 +278,7 @@ conn_service (struct nbd_conn *c)
 {
   int round;
 
-  if (c->state == NBD_CS_TLS && !c->test_mode) {
+  if (c->state == NBD_CS_TLS) {
     if (c->srv->shutting_down) {
       nbd_conn_close (c);       /* a handshake is cut short by a shutdown */
       return;
@@ -289,13 +297,9 @@ conn_service (struct nbd_conn *c)
     process_input (c);
     if (c->closed || c->state == NBD_CS_DEAD)
       break;
-    r = nbd_outq_flush (&c->outq, conn_writev, c);
-    if (r < 0 && r != -EAGAIN) {
-      NBD_LOG (c->srv, BRAID_LOG_INFO, "nbd conn %u (%s): write: %s",
-               c->id, c->peer, strerror (-r));
-      nbd_conn_close (c);
+    r = flush_output (c);
+    if (c->closed)
       return;
-    }
     if (r == -EAGAIN || c->rxoff == c->rxlen || !wants_input (c))
       break;
   }
@@ -391,7 +395,8 @@ nbd_conn_run_kicked (struct braid_nbd_server *srv)
 }
 
 struct nbd_conn *
-nbd_conn_new (struct braid_nbd_server *srv, int fd, const char *peer)
+nbd_conn_new (struct braid_nbd_server *srv, int fd, const char *peer,
+              bool tcp)
 {
   struct nbd_conn *c = calloc (1, sizeof *c);
 
@@ -401,6 +406,7 @@ nbd_conn_new (struct braid_nbd_server *srv, int fd, const char *peer)
   c->id = ++srv->next_conn_id;
   c->fd = fd;
   c->test_mode = fd < 0;
+  c->tcp = tcp;
   snprintf (c->peer, sizeof c->peer, "%s", peer ? peer : "?");
 
   if (!c->test_mode) {

@@ -410,8 +410,9 @@ nbd_conn_in_handshake (const struct nbd_conn *c)
   return c->state <= NBD_CS_TLS;
 }
 
+/* 'tcp': the peer came over TCP, so the server's TLS policy applies. */
 struct nbd_conn *nbd_conn_new (struct braid_nbd_server *srv, int fd,
-                               const char *peer);
+                               const char *peer, bool tcp);
 /* Feed received bytes.  Returns how many were consumed: fewer than 'n'
  * when the connection stopped reading (in-flight limit, closing, dead). */
 size_t nbd_conn_feed (struct nbd_conn *c, const uint8_t *p, size_t n);

@@ -259,15 +259,11 @@ listener_cb (struct braid_loop *loop, int fd, unsigned revents, void *opaque)
       close (cfd);
       continue;
     }
-    struct nbd_conn *c = nbd_conn_new (srv, cfd, peer);
-
-    if (c == NULL) {
+    if (nbd_conn_new (srv, cfd, peer, ss.ss_family != AF_UNIX) == NULL) {
       NBD_LOG (srv, BRAID_LOG_ERR, "nbd: cannot set up a connection: %s",
                strerror (errno));
       close (cfd);
     }
-    else
-      c->tcp = ss.ss_family != AF_UNIX;
   }
 }
 

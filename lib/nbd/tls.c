@@ -19,7 +19,6 @@
  * into one record rather than one record per 16-byte reply header.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <stdio.h>
@@ -92,46 +91,25 @@ ossl_reason (char *buf, size_t cap)
 
 /* ---- reading files ---- */
 
-/* Read 'path' whole into a NUL-terminated buffer.  A secret file must be
- * ours and unreadable by group and others; the check is on the opened
- * descriptor so the file cannot be swapped in between.  Returns 0 or
- * -errno with the reason in srv's message. */
+/* Read the secret file 'path' whole into a NUL-terminated buffer (see
+ * braid_secret_file_open for the rules).  Returns 0 or -errno with the
+ * reason in srv's message. */
 static int
-read_file (struct braid_nbd_server *srv, const char *path, bool secret,
-           char **out, size_t *outlen)
+read_secret (struct braid_nbd_server *srv, const char *path, char **out,
+             size_t *outlen)
 {
   struct stat st;
   char *buf;
   size_t got = 0;
   int fd, err;
 
-  fd = open (path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    err = errno;
-    nbd_server_set_error (srv, "%s: %s", path, strerror (err));
-    return -err;
-  }
-  if (fstat (fd, &st) < 0) {
-    err = errno;
-    nbd_server_set_error (srv, "%s: %s", path, strerror (err));
-    close (fd);
-    return -err;
-  }
-  if (!S_ISREG (st.st_mode) || st.st_size > TLS_MAX_FILE) {
-    nbd_server_set_error (srv, "%s: not a regular file of at most %d bytes",
-                          path, TLS_MAX_FILE);
+  fd = braid_secret_file_open (path, 0, srv->err, sizeof srv->err);
+  if (fd < 0)
+    return fd;
+  if (fstat (fd, &st) < 0 || st.st_size > TLS_MAX_FILE) {
+    nbd_server_set_error (srv, "%s: larger than %d bytes", path, TLS_MAX_FILE);
     close (fd);
     return -EINVAL;
-  }
-  if (secret && (st.st_uid != geteuid () || (st.st_mode & 077))) {
-    nbd_server_set_error (srv, "%s: holds a secret but is %s (mode %04o, "
-                          "owner %u): make it owned by uid %u, mode 0600",
-                          path, (st.st_mode & 077)
-                          ? "readable or writable by others" : "not ours",
-                          (unsigned) (st.st_mode & 07777),
-                          (unsigned) st.st_uid, (unsigned) geteuid ());
-    close (fd);
-    return -EACCES;
   }
   buf = malloc ((size_t) st.st_size + 1);
   if (buf == NULL) {
@@ -210,7 +188,7 @@ load_psk (struct braid_nbd_server *srv, const char *path, struct nbd_tls *t)
   unsigned lineno = 0;
   int r;
 
-  r = read_file (srv, path, true, &text, &len);
+  r = read_secret (srv, path, &text, &len);
   if (r < 0)
     return r;
   for (line = text; line && *line; line = next) {
@@ -325,7 +303,7 @@ load_x509 (struct braid_nbd_server *srv, const char *dir, bool verify_peer,
     return -EPROTO;
   }
   snprintf (path, sizeof path, "%s/server-key.pem", dir);
-  r = read_file (srv, path, true, &text, &len);
+  r = read_secret (srv, path, &text, &len);
   if (r < 0)
     return r;
   bio = BIO_new_mem_buf (text, (int) len);

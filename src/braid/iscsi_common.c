@@ -5,12 +5,10 @@
  * from memory once handed to the session.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "braid/iscsi.h"
@@ -75,24 +73,11 @@ parse_algs (const char *where, const char *v, unsigned char *out)
 static int
 load_chap_file (const char *path, struct cli_chap *chap)
 {
-  int fd = open (path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  struct stat st;
+  char err[600];
+  int fd = braid_secret_file_open (path, 1, err, sizeof err);
 
   if (fd < 0) {
-    cli_error ("%s: %s", path, strerror (errno));
-    return -1;
-  }
-  if (fstat (fd, &st) < 0 || !S_ISREG (st.st_mode)) {
-    cli_error ("%s: not a regular file", path);
-    close (fd);
-    return -1;
-  }
-  if (st.st_uid != geteuid () || (st.st_mode & 077)) {
-    cli_error ("%s: refusing a CHAP file that is %s (chmod 600, owned by the "
-               "user running braid)", path,
-               st.st_uid != geteuid () ? "owned by another user"
-               : "readable or writable by group or others");
-    close (fd);
+    cli_error ("CHAP file %s", err);
     return -1;
   }
   FILE *f = fdopen (fd, "r");

@@ -44,7 +44,9 @@ struct daemon {
   char host_state[1024];            /* last logged reason, "" operational */
   struct braid_timer *tick;         /* reconciliation, every second */
   int kicked;
-  const char *nbd_tcp;              /* "host:port" or NULL */
+  const char *nbd_tcp;              /* --nbd-tcp "host:port" as given, or NULL */
+  char nbd_tcp_host[256];           /* its host, brackets of "[v6]" removed */
+  char nbd_tcp_port[16];
   struct braid_nbd_tls_config nbd_tls; /* --nbd-tls*: reloaded with the
                                        configuration (certificate rotation) */
   int verbose;
@@ -72,6 +74,9 @@ void export_event (void *opaque, int event, struct braid_mp_map *m,
 void export_uri (struct daemon *d, const struct braid_mp_map *m, char *buf,
                  size_t len);
 void export_tcp_uri (struct daemon *d, const struct braid_mp_map *m, char *buf, size_t len);
+
+/* main.c: --nbd-tls mode names, by enum braid_nbd_tls_mode. */
+extern const char *const nbd_tls_mode_names[3];
 
 /* control.c */
 int control_start (struct daemon *d);

@@ -80,18 +80,16 @@ export_uri (struct daemon *d, const struct braid_mp_map *m, char *buf, size_t le
 void
 export_tcp_uri (struct daemon *d, const struct braid_mp_map *m, char *buf, size_t len)
 {
-  const char *colon = d->nbd_tcp ? strrchr (d->nbd_tcp, ':') : NULL;
   unsigned port = d->nbd ? braid_nbd_server_tcp_port (d->nbd) : 0;
-  int hl = colon ? (int) (colon - d->nbd_tcp) : 0;
-  int v6 = hl > 0 && d->nbd_tcp[0] != '[' && memchr (d->nbd_tcp, ':', (size_t) hl);
+  int v6 = strchr (d->nbd_tcp_host, ':') != NULL;
 
-  if (!colon || !port) {
+  if (!d->nbd_tcp || !port) {
     buf[0] = '\0';
     return;
   }
-  snprintf (buf, len, "%s://%s%.*s%s:%u/%s",
+  snprintf (buf, len, "%s://%s%s%s:%u/%s",
             d->nbd_tls.mode == BRAID_NBD_TLS_REQUIRE ? "nbds" : "nbd",
-            v6 ? "[" : "", hl, d->nbd_tcp, v6 ? "]" : "", port,
+            v6 ? "[" : "", d->nbd_tcp_host, v6 ? "]" : "", port,
             braid_mp_map_name (m));
 }
 

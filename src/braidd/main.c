@@ -198,6 +198,32 @@ usage (FILE *f)
               "              [--login PORTAL,TARGET]...\n");
 }
 
+const char *const nbd_tls_mode_names[3] = {
+  [BRAID_NBD_TLS_OFF] = "off", [BRAID_NBD_TLS_ON] = "on",
+  [BRAID_NBD_TLS_REQUIRE] = "require",
+};
+
+/* --nbd-tcp HOST:PORT ("[v6]:PORT" too), split once for the listener and
+ * the URIs "braid exports" gives.  Returns 0 or -1 (said on stderr). */
+static int
+nbd_tcp_option (struct daemon *d, const char *arg)
+{
+  const char *colon = strrchr (arg, ':');
+  int hl = colon ? (int) (colon - arg) : 0;
+
+  if (hl >= 2 && arg[0] == '[' && arg[hl - 1] == ']')
+    snprintf (d->nbd_tcp_host, sizeof d->nbd_tcp_host, "%.*s", hl - 2, arg + 1);
+  else
+    snprintf (d->nbd_tcp_host, sizeof d->nbd_tcp_host, "%.*s", hl, arg);
+  if (!colon || !colon[1] || strlen (colon + 1) >= sizeof d->nbd_tcp_port) {
+    fprintf (stderr, "braidd: --nbd-tcp %s: expected HOST:PORT\n", arg);
+    return -1;
+  }
+  snprintf (d->nbd_tcp_port, sizeof d->nbd_tcp_port, "%s", colon + 1);
+  d->nbd_tcp = arg;
+  return 0;
+}
+
 /* Check the --nbd-tls* flags together.  Credentials without a mode mean
  * "require": whoever set up keys wants them used.  Returns 0 or -1 (said
  * on stderr). */
@@ -207,17 +233,16 @@ nbd_tls_options (struct daemon *d, const char *mode)
   struct braid_nbd_tls_config *t = &d->nbd_tls;
   int creds = t->psk_file || t->cert_dir;
 
-  if (mode == NULL)
-    t->mode = creds ? BRAID_NBD_TLS_REQUIRE : BRAID_NBD_TLS_OFF;
-  else if (!strcmp (mode, "off"))
-    t->mode = BRAID_NBD_TLS_OFF;
-  else if (!strcmp (mode, "on"))
-    t->mode = BRAID_NBD_TLS_ON;
-  else if (!strcmp (mode, "require"))
-    t->mode = BRAID_NBD_TLS_REQUIRE;
-  else {
-    fprintf (stderr, "braidd: --nbd-tls %s: expected off, on or require\n", mode);
-    return -1;
+  t->mode = creds ? BRAID_NBD_TLS_REQUIRE : BRAID_NBD_TLS_OFF;
+  if (mode) {
+    int m = 0;
+    while (m < 3 && strcmp (mode, nbd_tls_mode_names[m]))
+      m++;
+    if (m == 3) {
+      fprintf (stderr, "braidd: --nbd-tls %s: expected off, on or require\n", mode);
+      return -1;
+    }
+    t->mode = (enum braid_nbd_tls_mode) m;
   }
   if (t->mode == BRAID_NBD_TLS_OFF && (creds || t->verify_peer)) {
     fprintf (stderr, "braidd: --nbd-tls off, yet TLS credentials are given\n");
@@ -231,7 +256,7 @@ nbd_tls_options (struct daemon *d, const char *mode)
   }
   if (!creds || (t->psk_file && t->cert_dir)) {
     fprintf (stderr, "braidd: --nbd-tls %s needs either --nbd-tls-psk FILE or "
-             "--nbd-tls-certificates DIR%s\n", mode ? mode : "",
+             "--nbd-tls-certificates DIR%s\n", nbd_tls_mode_names[t->mode],
              creds ? ", not both" : "");
     return -1;
   }
@@ -266,10 +291,7 @@ nbd_listen (struct daemon *d)
     return -1;
   }
   if (d->nbd_tcp) {
-    char host[256];
-    const char *colon = strrchr (d->nbd_tcp, ':');
-    snprintf (host, sizeof host, "%.*s", colon ? (int) (colon - d->nbd_tcp) : 0, d->nbd_tcp);
-    if (!colon || braid_nbd_server_listen_tcp (d->nbd, host, colon + 1) < 0) {
+    if (braid_nbd_server_listen_tcp (d->nbd, d->nbd_tcp_host, d->nbd_tcp_port) < 0) {
       dlog (d, BRAID_LOG_ERR, "NBD TCP %s: %s", d->nbd_tcp,
             braid_nbd_server_get_error (d->nbd));
       return -1;
@@ -352,7 +374,10 @@ main (int argc, char **argv)
     case 'b': d.bindings = optarg; break;
     case 's': d.state_dir = optarg; break;
     case 'r': d.run_dir = optarg; break;
-    case 't': d.nbd_tcp = optarg; break;
+    case 't':
+      if (nbd_tcp_option (&d, optarg) < 0)
+        return 2;
+      break;
     case 'B': d.braid_config = optarg; break;
     case 'A':
       if (nallow == (int) (sizeof allow / sizeof allow[0])) {

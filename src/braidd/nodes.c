@@ -8,11 +8,9 @@
  * bonds.json (state_write_json).
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 #include "braid/mpstate.h"
 #include "braidd.h"
@@ -113,17 +111,10 @@ static int
 read_chap (struct daemon *d, const char *path, char *user, char *secret,
            char *tuser, char *tsecret)
 {
-  struct stat st;
-  int fd = open (path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0 || fstat (fd, &st) < 0) {
-    dlog (d, BRAID_LOG_ERR, "%s: %s", path, strerror (errno));
-    if (fd >= 0)
-      close (fd);
-    return -1;
-  }
-  if (st.st_uid != geteuid () || (st.st_mode & 077)) {
-    dlog (d, BRAID_LOG_ERR, "%s: refusing a CHAP file readable by others", path);
-    close (fd);
+  char err[600];
+  int fd = braid_secret_file_open (path, 1, err, sizeof err);
+  if (fd < 0) {
+    dlog (d, BRAID_LOG_ERR, "CHAP file %s", err);
     return -1;
   }
   FILE *f = fdopen (fd, "r");

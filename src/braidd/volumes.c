@@ -100,9 +100,8 @@ h_exports (void *o, const struct braid_cli_cmd *c, struct braid_strbuf *r)
   braid_mp_snapshot_free (s);
   json_object_object_add (root, "exports", arr);
   /* How TCP clients must connect; no file names, no key material. */
-  static const char *const modes[] = { "off", "on", "require" };
   json_object *tls = json_object_new_object ();
-  json_object_object_add (tls, "mode", json_object_new_string (modes[d->nbd_tls.mode]));
+  json_object_object_add (tls, "mode", json_object_new_string (nbd_tls_mode_names[d->nbd_tls.mode]));
   json_object_object_add (tls, "credentials", json_object_new_string (
       d->nbd_tls.psk_file ? "psk" : d->nbd_tls.cert_dir ? "x509" : "none"));
   json_object_object_add (tls, "verify_peer", json_object_new_boolean (d->nbd_tls.verify_peer));

@@ -43,7 +43,7 @@ cf="$TMPDIR_TEST/chap.conf"
 printf 'username = inituser\npassword = initsecret12\n' > "$cf"
 chmod 644 "$cf"
 run 1 "world-readable CHAP file" "$BRAID" --chap-file "$cf" inquiry "127.0.0.1:$port" "$IQN" 1
-grep -q "refusing" "$TMPDIR_TEST/err" || fail "world-readable file: message"
+grep -q "CHAP file $cf: holds a secret but is readable or writable by others" "$TMPDIR_TEST/err" || fail "world-readable file: message"
 chmod 600 "$cf"
 run 0 "CHAP file" "$BRAID" --chap-file "$cf" inquiry "127.0.0.1:$port" "$IQN" 1
 

@@ -49,7 +49,7 @@ chmod 0640 "$cf"
 rc=0
 "${B[@]}" login --portal "127.0.0.1:$port" --target "$IQN" --chap-file "$cf" > "$TMPDIR_TEST/out" 2>&1 || rc=$?
 [[ $rc != 0 ]] || fail "login with a group-readable CHAP file succeeded"
-grep -q "$cf: refusing a CHAP file readable by others" "$BRAIDD_LOG" \
+grep -q "CHAP file $cf: holds a secret but is readable or writable by others" "$BRAIDD_LOG" \
   || fail "braidd's log does not name the refused CHAP file"
 pass "a group-readable CHAP file is refused by braidd, named in its log"
 

@@ -230,7 +230,7 @@ setup (void **state)
                        | BRAID_NBD_EXPORT_WRITE_ZEROES, 512);
   assert_non_null (f->exp);
   assert_non_null (add_export (f, "ro", NULL, BRAID_NBD_EXPORT_READ_ONLY, 1));
-  f->c = nbd_conn_new (f->srv, -1, "test");
+  f->c = nbd_conn_new (f->srv, -1, "test", false);
   assert_non_null (f->c);
   *state = f;
   return 0;
@@ -610,7 +610,7 @@ test_bytewise_and_pipelined (void **state)
   assert_int_equal (fk->p[0].type, NBD_CMD_FLUSH);
 
   /* Same again in one buffer on a new connection. */
-  f->c = nbd_conn_new (f->srv, -1, "test2");
+  f->c = nbd_conn_new (f->srv, -1, "test2", false);
   assert_non_null (f->c);
   f->olen = f->opos = 0;
   feed (f, b, n);
@@ -698,7 +698,7 @@ test_garbage (void **state)
       seed = seed * 1103515245u + 12345u;
       junk[i] = (uint8_t) (seed >> 16);
     }
-    f->c = nbd_conn_new (f->srv, -1, "junk");
+    f->c = nbd_conn_new (f->srv, -1, "junk", false);
     assert_non_null (f->c);
     /* Valid flags half the time, so option parsing sees garbage too. */
     if (round & 1)
@@ -983,7 +983,7 @@ test_remove_export (void **state)
   f->c = NULL;
   assert_int_equal (fk->released, 1);
   /* Listing no longer shows it. */
-  f->c = nbd_conn_new (f->srv, -1, "after");
+  f->c = nbd_conn_new (f->srv, -1, "after", false);
   f->olen = f->opos = 0;
   expect_greeting (f);
   send_flags (f, NBD_FLAG_C_FIXED_NEWSTYLE);

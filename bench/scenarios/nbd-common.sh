@@ -1,10 +1,29 @@
-# bench/scenarios/fio-case.sh, sourced by the scenarios that drive an NBD
-# server with fio (export, tls); not a scenario itself.
+# bench/scenarios/nbd-common.sh, sourced by the scenarios that drive an
+# NBD server with fio (export, tls); not a scenario itself.
+#
+# bench_braidd DIR ARGS...: a braidd with every file of its own under DIR,
+# logged in to bench/run's LUN (127.0.0.1:$port, $IQN), killed at the end;
+# waits (bounded) for its export, then sets BRAIDD_PID and BRAIDD_EXPORT.
 #
 # ex_case CASE SERVER URI PID RW BS QD: run fio's nbd engine on URI for
 # SECS seconds and print one JSON row: IOPS, MiB/s, p99 completion
 # latency, and the CPU the server process PID used (utime + stime from
 # /proc/PID/stat) per GiB moved and per 1000 I/Os.
+bench_braidd () {
+  local d=$1
+  shift
+  mkdir -p "$d/etc"
+  "$BRAID_BUILD_DIR/src/braidd/braidd" -f --braid-config "$d/etc/braid.conf" --config "$d/etc/multipath.conf" \
+    --config-dir "$d/etc/conf.d" --wwids "$d/etc/wwids" --bindings "$d/etc/bindings" \
+    --state-dir "$d/state" --run-dir "$d/run" --login "127.0.0.1:$port,$IQN" "$@" \
+    > "$d/log" 2>&1 &
+  BRAIDD_PID=$!
+  cleanup_fn kill "$BRAIDD_PID"
+  wait_for "braidd export ($d)" 20 bash -c "nbdinfo --list 'nbd+unix:///?socket=$d/run/nbd.sock' 2>/dev/null | grep -q export=" \
+    || fail "braidd ($d) did not export the LUN"
+  BRAIDD_EXPORT=$(nbdinfo --list "nbd+unix:///?socket=$d/run/nbd.sock" | sed -n 's/^export="\(.*\)":/\1/p' | head -n 1)
+}
+
 ex_case () {
   local t0 t1
   t0=$(awk '{print $14 + $15}' "/proc/$4/stat")
